@@ -1,0 +1,1 @@
+"""Ingress only: validate, store, hand the decision to a workflow, answer."""

@@ -1,0 +1,54 @@
+"""What the API holds for its lifetime, built once from `Settings` in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from api.auth import KeyCache
+from api.ingest.base import IngestLimits
+from api.ingest.registry import SourceRegistry, build_registry
+from api.intake import AlertIntake
+from infra.settings import Settings
+from infra.temporal import connect
+
+log = logging.getLogger(__name__)
+
+
+class TemporalLink:
+    """One shared client, connected lazily so the API starts (and says not ready) without Temporal."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await asyncio.wait_for(
+                        connect(self._settings.temporal_address, self._settings.temporal_namespace),
+                        timeout=5)
+        return self._client
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    temporal: TemporalLink
+    intake: AlertIntake
+    sources: SourceRegistry = field(init=False)
+    keys: KeyCache = field(default_factory=KeyCache)
+    dispatcher: object | None = None
+    background: list[asyncio.Task] = field(default_factory=list)
+    router: object | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.sources = build_registry(IngestLimits(max_batch_alerts=self.settings.ingest.max_batch_alerts))

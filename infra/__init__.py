@@ -1,0 +1,1 @@
+"""Plumbing and deployment: settings, database, Temporal client, telemetry. No business rules."""

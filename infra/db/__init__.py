@@ -1,0 +1,1 @@
+"""Database: engine, tables, repositories, migrations (Alembic). SQLite by default, PostgreSQL in production."""

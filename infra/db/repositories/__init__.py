@@ -1,0 +1,1 @@
+"""Repositories: the SQL behind the read model. Sync SQLAlchemy; async callers use to_thread."""

@@ -1,0 +1,1 @@
+"""Deterministic workflow code and the pure incident domain model (`workflows.domain`)."""
