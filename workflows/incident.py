@@ -47,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
 HANDLED_IDS_KEPT = 200
 # Well below the server's 4,096-event suggestion: a chatty incident stays cheap to replay.
 MAX_HISTORY_EVENTS = 2_000
+# Histories recorded before handlers were drained while projecting replay the old way.
+PATCH_DRAIN_PROJECTING = "drain-handlers-projecting"
 MAX_SNOOZE_MINUTES = 24 * 60
 
 
@@ -78,16 +80,29 @@ class IncidentWorkflow:
                 break
             if self._history_too_long():
                 await self._finish_background()
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._project()
+                await self._drain_handlers()
                 workflow.continue_as_new(self._carry_over())
             if self._state.status.is_open:
                 await workflow.wait_condition(lambda: bool(self._pending) or self._history_too_long())
         self._emit(EventKind.CLOSED, "closed: no alert fired again within the flap window")
         await self._finish_background()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._project()
+        await self._drain_handlers()
         return self._state
+
+    async def _drain_handlers(self) -> None:
+        """Project until every update handler has finished, then once more.
+
+        An update answers only once the read model shows its effect (`_record_command`), so
+        waiting for handlers without projecting meanwhile would deadlock an update that
+        arrived while the workflow was closing or about to continue-as-new.
+        """
+        if not workflow.patched(PATCH_DRAIN_PROJECTING):
+            await workflow.wait_condition(workflow.all_handlers_finished)  # the old, deadlocking way
+        while not workflow.all_handlers_finished():
+            await self._project()
+            await workflow.wait_condition(
+                lambda: bool(self._pending) or workflow.all_handlers_finished())
+        await self._project()
 
     def _start_background(self, fresh: bool) -> None:
         """The ladder climbs in the background; a fresh incident also starts its analysis."""

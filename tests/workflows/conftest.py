@@ -11,6 +11,7 @@ virtual time of every delivery (sms, voice, email).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from activities.notify.activity import NotifyActivities
 from activities.notify.guards import Breakers
@@ -234,7 +236,32 @@ class Paging:
         for opened in self._opened:
             state = await opened.handle.query(IncidentWorkflow.state)
             if state.status.is_open:
-                await opened.handle.execute_update(IncidentWorkflow.resolve, Resolve(note="test end"))
+                await self._resolve(opened)
+
+    async def _resolve(self, opened: Opened) -> None:
+        """Resolve, moving virtual time on while the update is pending.
+
+        Between tests nobody sleeps, so the time-skipping server lets time pass only in real
+        time: an update waiting on a retry backoff or a timer would wait for real. Bounded: if
+        it still does not answer, say what the workflow was waiting on and terminate it, so
+        one stuck incident cannot hang the session.
+        """
+        update = asyncio.ensure_future(opened.handle.execute_update(
+            IncidentWorkflow.resolve, Resolve(note="test end")))
+        for _ in range(20):
+            done, _ = await asyncio.wait({update}, timeout=1.0)
+            if done:
+                update.result()
+                return
+            with contextlib.suppress(TimeoutError, RPCError):  # a stalled skip: just try again
+                await asyncio.wait_for(self.env.sleep(timedelta(seconds=30)), timeout=10)
+        update.cancel()
+        described = await opened.handle.describe()
+        pending = [(a.activity_type.name, a.attempt, a.last_failure.message)
+                   for a in described.raw_description.pending_activities]
+        print(f"\nteardown: resolve of {opened.handle.id} did not answer; pending activities "
+              f"{pending}; terminating it")
+        await opened.handle.terminate("test teardown: resolve did not answer")
 
 
 def minutes(t0: datetime, at: datetime) -> float:
