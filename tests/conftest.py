@@ -39,6 +39,25 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _wake_the_loop_for_timeouts():
+    """Keep the session event loop waking twice a second.
+
+    pytest-timeout raises from a SIGALRM handler, and Python runs handlers only when the main
+    thread runs bytecode; the kernel may deliver the signal to one of Temporal's Rust threads
+    while an idle loop sleeps in epoll for minutes, so a hung await would never time out.
+    """
+    import asyncio
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+
+    ticker = asyncio.create_task(tick())
+    yield
+    ticker.cancel()
+
+
 @pytest.fixture(scope="session")
 async def temporal_env():
     from temporalio.contrib.pydantic import pydantic_data_converter
