@@ -94,7 +94,7 @@ class _PostmortemAnswer(BaseModel):
     markdown: str = Field(min_length=20)
 
 
-def _tool(name: str, model: type[BaseModel], description: str) -> dict:
+def tool_spec(name: str, model: type[BaseModel], description: str) -> dict:
     return {"name": name, "description": description, "input_schema": model.model_json_schema()}
 
 
@@ -154,6 +154,10 @@ class ClaudeClient:
             transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
             kind = LlmUnavailable if transient else LlmError
             raise kind(f"HTTP {exc.status_code}: {exc.message}", retryable=transient) from exc
+        except (anthropic.APIResponseValidationError, json.JSONDecodeError) as exc:
+            # A 200 whose body is not a Message (a broken proxy, a truncated body): the SDK
+            # raises the raw decode error. Asking again at once is unlikely to help.
+            raise LlmAnswerInvalid(f"response body unreadable: {exc}", retryable=False) from exc
 
     def _usage(self, response) -> TokenUsage:
         u = response.usage
@@ -167,7 +171,7 @@ class ClaudeClient:
         return usage.model_copy(update={"cost_usd": cost_usd(usage, price)})
 
 
-def _parse(model: type[BaseModel], raw: dict) -> BaseModel:
+def parse_answer(model: type[BaseModel], raw: dict) -> BaseModel:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -187,11 +191,13 @@ class ClaudeAnalyzer:
         self.client, self.runbooks, self.budget = client, runbooks, budget
 
     async def classify(self, req: ClassifyRequest) -> Classification:
-        tool = _tool("report_classification", _ClassificationAnswer, "Report the triage result.")
+        tool = tool_spec(
+            "report_classification", _ClassificationAnswer, "Report the triage result."
+        )
         raw, usage = await self.client.ask(
             "classify", tool, req.model_dump(mode="json"), self.budget - req.tokens_spent
         )
-        answer = _parse(_ClassificationAnswer, raw)
+        answer = parse_answer(_ClassificationAnswer, raw)
         return Classification(
             category=answer.category,
             severity=severity_for_score(answer.factors.score),
@@ -218,11 +224,11 @@ class ClaudeAnalyzer:
             }
             for rb, score in found
         ]
-        tool = _tool("report_diagnosis", _DiagnosisAnswer, "Report ranked hypotheses.")
+        tool = tool_spec("report_diagnosis", _DiagnosisAnswer, "Report ranked hypotheses.")
         raw, usage = await self.client.ask(
             "diagnose", tool, payload, self.budget - req.tokens_spent
         )
-        answer = _parse(_DiagnosisAnswer, raw)
+        answer = parse_answer(_DiagnosisAnswer, raw)
         cited = [h for h in answer.hypotheses if h.evidence or h.cause == "unknown"]
         if not cited:
             raise LlmAnswerInvalid("no hypothesis cites evidence", retryable=False)
@@ -238,11 +244,11 @@ class ClaudeAnalyzer:
         )
 
     async def postmortem(self, req: PostmortemRequest) -> PostmortemDraft:
-        tool = _tool("report_postmortem", _PostmortemAnswer, "Report the post-mortem draft.")
+        tool = tool_spec("report_postmortem", _PostmortemAnswer, "Report the post-mortem draft.")
         raw, usage = await self.client.ask(
             "postmortem", tool, req.model_dump(mode="json"), self.budget - req.tokens_spent
         )
-        answer = _parse(_PostmortemAnswer, raw)
+        answer = parse_answer(_PostmortemAnswer, raw)
         return PostmortemDraft(
             incident_id=req.facts.incident_id,
             markdown=answer.markdown,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from activities.llm.query import parse_incident_query
+from activities.llm.query import IncidentQueryParser, build_query_parser
 from api.auth import require
 from api.commands import CommandRefused, send_command
 from infra.db.repositories import alerts as alert_repo
@@ -32,9 +32,11 @@ OPEN_STATUSES = [IncidentStatus.TRIGGERED.value, IncidentStatus.ACKNOWLEDGED.val
 
 
 @router.get("", summary="List incidents, newest first; `q` takes a question in plain words",
-            description="`q=critical database outages this week` is parsed into filters "
-                        "(answered in `query` with what was understood); explicit parameters "
-                        "win over what `q` implies.")
+            description="`q=critical database outages this week` is parsed into filters by "
+                        "Claude when an Anthropic key is configured, else (or when Claude "
+                        "fails) by the local parser; `query` says which (`parser`: llm|local, "
+                        "`fallback_reason`) and what filter was used. Explicit parameters win "
+                        "over what `q` implies.")
 async def list_incidents(
     request: Request,
     status: list[IncidentStatus] = Query(default=[]),
@@ -50,15 +52,24 @@ async def list_incidents(
 ):
     filters = {"status": [s.value for s in status], "severity": [s.value for s in severity],
                "service": service, "env": env, "since": since, "until": until}
-    query = _apply_question(q, filters) if q.strip() else None
+    query = await _apply_question(_query_parser(request), q, filters) if q.strip() else None
     items, total = await asyncio.to_thread(repo.list_incidents, request.app.state.lim.engine,
                                            filters, limit, offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset, "query": query}
 
 
-def _apply_question(text: str, filters: dict) -> dict:
+def _query_parser(request: Request) -> IncidentQueryParser:
+    """The app's question parser, built on first use from the app's settings (cheap: no I/O)."""
+    app_state = request.app.state
+    if getattr(app_state, "lim_query_parser", None) is None:
+        app_state.lim_query_parser = build_query_parser(app_state.lim.settings.ai)
+    return app_state.lim_query_parser
+
+
+async def _apply_question(parser: IncidentQueryParser, text: str, filters: dict) -> dict:
     """Fill `filters` from the question where no explicit parameter says otherwise."""
-    parsed, explanation = parse_incident_query(text, datetime.now(UTC))
+    answer = await parser.parse(text, datetime.now(UTC))
+    parsed, explanation = answer.filter, answer.explanation
     if parsed.status and not filters["status"]:
         filters["status"] = OPEN_STATUSES if parsed.status == "open" else [parsed.status]
     if parsed.severities and not filters["severity"]:
@@ -71,7 +82,9 @@ def _apply_question(text: str, filters: dict) -> dict:
         filters["category"] = [parsed.category.value]
     elif parsed.category is not None:  # "payments-db": the service is the more specific filter
         explanation += f"; category {parsed.category.value} not applied: a service was named"
-    return {"text": text, "filter": parsed.model_dump(mode="json"), "explanation": explanation}
+    return {"text": text, "filter": parsed.model_dump(mode="json"), "explanation": explanation,
+            "parser": answer.parser, "fallback_reason": answer.fallback_reason,
+            "tokens": answer.tokens.model_dump(mode="json")}
 
 
 @router.get("/{ref}", summary="One incident (id or number) with its alerts and timeline")

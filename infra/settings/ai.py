@@ -36,6 +36,12 @@ class AiSettings(BaseModel):
     incident_token_budget: int = Field(
         default=60_000, ge=0, description="Tokens one incident may spend on the LLM, all calls."
     )
+    query_token_budget: int = Field(
+        default=4_000,
+        ge=0,
+        description="Tokens one natural-language incident search (`q=`) may spend on the LLM; "
+        "queries belong to no incident, so each gets this fixed cap. 0 = always the local parser.",
+    )
     prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
     runbooks_dir: Path | None = Field(
         default=None, description="Folder of Markdown runbooks; default: the shipped starter set."

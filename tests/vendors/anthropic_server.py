@@ -3,7 +3,8 @@
 It checks what the official SDK sends (API key as `x-api-key` or bearer token, `anthropic-version`, a forced tool choice,
 `cache_control` on the static parts) and answers like the real API: a `tool_use` content block
 and `usage` with cache fields. Failure modes: HTTP 500 / 529 (`fail`), a hang (`hang`, for
-client timeouts), and a malformed tool input (`answer_malformed`).
+client timeouts), a malformed tool input (`answer_malformed`), and a 200 whose body is not
+JSON at all (`answer_garbled`, as a broken proxy may send).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class AnthropicServer(VendorServer):
         self.api_key = api_key
         self.answers: list[dict] = []  # tool inputs to return, in order; the last one repeats
         self.malformed = False
+        self.garbled: str | None = None
         self.usage = {
             "input_tokens": 812,
             "output_tokens": 240,
@@ -42,6 +44,9 @@ class AnthropicServer(VendorServer):
 
     def answer_malformed(self) -> None:
         self.malformed = True
+
+    def answer_garbled(self, body: str = '{"id": "msg_1", "content": [') -> None:
+        self.garbled = body
 
     def failure_body(self, status: int) -> dict:
         kind = {529: "overloaded_error", 429: "rate_limit_error"}.get(status, "api_error")
@@ -77,6 +82,8 @@ class AnthropicServer(VendorServer):
                 {"type": "error", "error": {"type": "invalid_request_error", "message": problem}},
                 status=400,
             )
+        if self.garbled is not None:
+            return web.Response(text=self.garbled, content_type="application/json")
         tool = body["tool_choice"]["name"]
         tool_input = (
             {"unexpected": "shape"}
