@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from activities.llm.rules import rule_scores
+from activities.llm.data.category_rules import category_evidence, name_words
 from activities.llm.runbooks import RunbookLibrary, remediation_for
 from workflows.domain.analysis import (
     AnalysisBundle,
@@ -49,7 +49,8 @@ class _Service:
         self.deviation = 0.0
         self.error_logs = 0
         self.change: ChangeEvent | None = None
-        self.text: list[str] = []
+        self.hints: list[str] = []  # alert and metric names: the classifier's strong zone
+        self.text: list[str] = []  # descriptions and log lines: weaker evidence
 
     def saw(self, at: datetime) -> None:
         self.onset = at if self.onset is None else min(self.onset, at)
@@ -86,7 +87,8 @@ def _gather(bundle: AnalysisBundle) -> dict[str, _Service]:
         if a.service:
             s = get(a.service)
             s.saw(a.starts_at)
-            s.text.append(f"{' '.join(words(a.title))} {a.description}")
+            s.hints.append(" ".join(name_words(a.title)))
+            s.text.append(a.description)
             ref = a.ref or f"alert[{i}]"
             s.evidence.append(
                 Evidence(
@@ -102,7 +104,7 @@ def _gather(bundle: AnalysisBundle) -> dict[str, _Service]:
             s.deviation = max(s.deviation, dev)
             if onset:
                 s.saw(onset)
-            s.text.append(m.name)
+            s.hints.append(" ".join(name_words(m.name)))
             s.evidence.append(
                 Evidence(
                     source=EvidenceSource.METRIC,
@@ -186,7 +188,8 @@ def _cause(s: _Service, graph: dict[str, list[str]], services: dict[str, _Servic
 
 
 def _category(s: _Service) -> Category:
-    scores = rule_scores(" ".join(s.text).lower())
+    """The classifier's own category evidence, so diagnosis and triage never disagree."""
+    scores = category_evidence(" ".join(s.hints).lower(), " ".join(s.text).lower())
     return max(scores, key=lambda c: (scores[c], c.value)) if scores else Category.UNKNOWN
 
 
