@@ -9,7 +9,14 @@ to it as before. For a new key, `workflows.domain.correlation.correlate` decides
   existing incident's workflow instead of opening a new one;
 * LINK (a symptom downstream of an open root incident): a new incident opens with
   `RouteDecision.root_incident_id` set and `suppress_paging=True`;
-* ADOPT / NEW: a new incident opens as usual (ADOPT names the symptoms in the reason).
+* ADOPT (the new alert is upstream of incidents that opened before it): a new incident opens
+  with `RouteDecision.adopted_symptoms` naming their workflows; once open, the root signals
+  each one `link_to_root` (durably, from workflow code), so they stop paging on their own;
+* NEW: a new incident opens as usual.
+
+Scope (env, cluster, region) is read back from dedup keys (`grouping.scope_from_key`), where
+`grouping.key_of` put every scope label the alert carried, so look-alike alerts in two clusters
+are never merged here either.
 
 Every decision is written onto each `AlertChange.reason` (rule, score, which alert and which
 incident), so the timeline says why. Incidents opened earlier in the same drain take part
@@ -36,7 +43,7 @@ from workflows.domain.correlation import (
     OpenIncident,
     correlate,
 )
-from workflows.domain.grouping import workflow_id_for
+from workflows.domain.grouping import scope_from_key, workflow_id_for
 from workflows.domain.incidents import AlertChange, RouteDecision
 
 INCIDENTS = IncidentRow.__table__
@@ -73,7 +80,7 @@ class CorrelationSnapshot:
         first = next((c for c in changes if c.status is AlertStatus.FIRING), None)
         if key in self.open_keys or first is None:
             return own
-        decision = correlate(_as_new_alert(first), self.incidents, self.graph, self.window)
+        decision = correlate(_as_new_alert(first, key), self.incidents, self.graph, self.window)
         self.decisions.append(decision)
         if decision.kind is CorrelationKind.MERGE:
             target = decision.incident_id
@@ -83,6 +90,10 @@ class CorrelationSnapshot:
             route = route.model_copy(update={"root_incident_id": decision.incident_id,
                                              "suppress_paging": True,
                                              "correlation_reason": _explain(decision)})
+        if decision.kind is CorrelationKind.ADOPT:
+            route = route.model_copy(update={
+                "adopted_symptoms": [self.workflow_of[s] for s in decision.symptoms],
+                "correlation_reason": _explain(decision)})
         changes = changes if decision.kind is CorrelationKind.NEW else _explained(changes, decision)
         self._remember(key, first)
         return Target(own.workflow_id, key, route, changes, decision)
@@ -93,7 +104,7 @@ class CorrelationSnapshot:
         self.open_keys[key] = ref
         self.workflow_of[ref], self.key_of[ref] = ref, key
         self.incidents.append(OpenIncident(incident_id=ref, title=first.title,
-                                           service=first.service, scope=_scope(first),
+                                           service=first.service, scope=_scope(key, first.env),
                                            opened_at=first.at, last_alert_at=first.at))
 
 
@@ -128,7 +139,7 @@ class DispatchCorrelator:
         return CorrelationSnapshot(
             open_keys=open_keys,
             incidents=[OpenIncident(incident_id=r.id, title=r.title, service=r.service,
-                                    scope={"env": r.env} if r.env else {},
+                                    scope=_scope(r.dedup_key, r.env),
                                     opened_at=r.opened_at, last_alert_at=r.updated_at)
                        for r in rows],
             workflow_of={r.id: r.workflow_id for r in rows},
@@ -156,13 +167,14 @@ class DispatchCorrelator:
         return self._graph
 
 
-def _scope(change: AlertChange) -> dict[str, str]:
-    return {"env": change.env} if change.env else {}
+def _scope(key: str, env: str) -> dict[str, str]:
+    """Scope of an incident or alert: what its dedup key carries, plus its env tag."""
+    return ({"env": env} if env else {}) | scope_from_key(key)
 
 
-def _as_new_alert(change: AlertChange) -> NewAlert:
+def _as_new_alert(change: AlertChange, key: str) -> NewAlert:
     return NewAlert(alert_id=change.alert_id, title=change.title, service=change.service,
-                    scope=_scope(change), at=change.at)
+                    scope=_scope(key, change.env), at=change.at)
 
 
 def _explain(decision: CorrelationDecision) -> str:

@@ -243,7 +243,9 @@ class EscalationFlow:
     def _page_stopped(self) -> bool:
         p = self._progress
         snoozed = p.snoozed_until is not None and workflow.now() < p.snoozed_until
-        return self._stopping or snoozed or self._host.incident().status is not IncidentStatus.TRIGGERED
+        # `not enabled`: a root incident adopted this one mid-page (`link_to_root`).
+        return (self._stopping or snoozed or not self.enabled
+                or self._host.incident().status is not IncidentStatus.TRIGGERED)
 
     def _incident_over(self) -> bool:
         return self._stopping or not self._host.incident().status.is_open

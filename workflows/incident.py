@@ -19,6 +19,13 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows import side_effects as fx
     from workflows.analysis_flow import AnalysisFlow
+    from workflows.cascade_links import (
+        ADOPT_PATCH,
+        LINK_SIGNAL,
+        adopts,
+        linked_to_root,
+        tell_symptoms,
+    )
     from workflows.domain.base import Actor
     from workflows.domain.incident_rules import Happening, apply_alerts, open_incident, transition
     from workflows.domain.incidents import (
@@ -33,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationProgress,
         IncidentInput,
         IncidentState,
+        LinkToRoot,
         Reassign,
         Reopen,
         Resolve,
@@ -111,6 +119,8 @@ class IncidentWorkflow:
         self._ladder = asyncio.create_task(self._escalation.run())
         if fresh:
             self._spawn(self._analyze(self._analysis.on_opened))
+        if adopts(self._state, fresh):  # a root that opened after its symptoms silences them
+            self._spawn(tell_symptoms(self._state, self.record))
 
     async def _finish_background(self) -> None:
         """Stop the ladder and pending pages, and wait for every background task."""
@@ -219,6 +229,18 @@ class IncidentWorkflow:
                                 "group_by": ",".join(self._inp.route.group_by)})
         state, happened = apply_alerts(self._state, batch, workflow.now())
         self._commit(state, happened)
+
+    @workflow.signal(name=LINK_SIGNAL)
+    def on_link_to_root(self, link: LinkToRoot) -> None:
+        """A root incident that opened later adopts this one: stop paging (see cascade_links).
+
+        The opening alert always precedes this signal (signal-with-start), so state exists.
+        """
+        if self._state is None or not workflow.patched(ADOPT_PATCH):
+            return
+        state, happened = linked_to_root(self._state, link)
+        if happened:
+            self._commit(state, happened)
 
     # ---- commands: updates -----------------------------------------------------------------
 

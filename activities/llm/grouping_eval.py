@@ -1,6 +1,8 @@
 """`lim eval grouping FILE.jsonl`: replay a labelled alert stream through grouping and score it.
 
-The replay mirrors the product: exact dedup key first (group-by labels), a just-closed incident
+The replay mirrors the product: exact dedup key first (`workflows.domain.grouping.key_of`: the
+group-by labels plus any scope label - env, cluster, region - the alert carries outside them,
+so look-alikes in two clusters never share a key), a just-closed incident
 reopens on a flap inside `FLAP_WINDOW`, and otherwise `workflows.domain.correlation.correlate`
 decides merge / cascade link / new. An incident closes when all its alert identities resolved.
 A linked symptom incident counts with its root (it does not page), so a predicted group is a
@@ -25,12 +27,12 @@ from pydantic import Field
 from activities.llm.evaluation import EvalInputError, read_jsonl
 from workflows.domain.base import Frozen
 from workflows.domain.correlation import (
-    SCOPE_LABELS,
     CorrelationKind,
     NewAlert,
     OpenIncident,
     correlate,
 )
+from workflows.domain.grouping import SCOPE_LABELS, key_of
 
 FLAP_WINDOW = timedelta(minutes=10)
 PRODUCT_GROUP_BY = ("alertname", "service", "env")
@@ -51,7 +53,7 @@ class GroupingReport(Frozen):
 
 
 class _Incident:
-    def __init__(self, iid: str, alert: NewAlert, key: tuple) -> None:
+    def __init__(self, iid: str, alert: NewAlert, key: str) -> None:
         self.iid, self.key, self.alert = iid, key, alert
         self.firing: set[str] = set()
         self.last_alert_at = alert.at
@@ -75,13 +77,13 @@ class _Replay:
     def __init__(self, graph: dict[str, list[str]], group_by: tuple[str, ...]) -> None:
         self.graph, self.group_by = graph, group_by
         self.incidents: dict[str, _Incident] = {}
-        self.by_key: dict[tuple, str] = {}
+        self.by_key: dict[str, str] = {}
         self.assigned: list[tuple[str, str]] = []  # (incident id, truth) per firing occurrence
         self.decisions: Counter[str] = Counter()
 
     def feed(self, row: dict) -> None:
         labels, at = row["labels"], datetime.fromisoformat(row["at"])
-        key = tuple(labels.get(k, "") for k in self.group_by)
+        key = key_of(lambda name: labels.get(name, ""), self.group_by)
         ident = json.dumps(labels, sort_keys=True)
         inc = self.incidents.get(self.by_key.get(key, ""))
         if row["status"] == "resolved":
@@ -100,7 +102,7 @@ class _Replay:
         inc.last_alert_at = at
         self.assigned.append((inc.iid, row["truth"]))
 
-    def _open(self, row: dict, labels: dict, at: datetime, key: tuple) -> _Incident:
+    def _open(self, row: dict, labels: dict, at: datetime, key: str) -> _Incident:
         alert = NewAlert(
             alert_id=f"a{len(self.assigned)}",
             title=row["title"],

@@ -129,3 +129,49 @@ async def test_unrelated_alerts_open_their_own_incidents(
     for key in (f"x-{tag}", f"y-{tag}"):
         state = await state_of(incident_worker.client, key)
         assert state.alert_count == 1 and not state.route.root_incident_id
+
+
+async def test_a_root_opening_after_its_symptom_adopts_it_and_silences_it(
+        dispatcher, shared_engine, incident_worker, tag):
+    client = incident_worker.client
+    ConfigStore(shared_engine).apply(ConfigDocument(services=[
+        Service(id=f"queue-{tag}"), Service(id=f"mailer-{tag}", depends_on=[f"queue-{tag}"])]),
+        "test")
+    queue(shared_engine, f"sym-{tag}", "Mail delivery delayed", f"mailer-{tag}")
+    await dispatcher.drain()
+    await projected(shared_engine, client, f"sym-{tag}")
+    queue(shared_engine, f"root-{tag}", f"Kafka broker down {tag}", f"queue-{tag}")
+    await dispatcher.drain()
+    root = await state_of(client, f"root-{tag}")
+    assert root.route.adopted_symptoms == [workflow_id_for(f"sym-{tag}")]
+    handle = client.get_workflow_handle(workflow_id_for(f"sym-{tag}"))
+
+    async def linked():
+        state = await handle.query(IncidentWorkflow.state)
+        return state if state.route.suppress_paging else None
+
+    for _ in range(500):
+        if symptom := await linked():
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the symptom was never linked to its root")
+    assert symptom.route.root_incident_id == root.incident_id
+    assert f"queue-{tag} is upstream" in symptom.route.correlation_reason
+    event = await eventually(lambda: [e for e in repo.timeline(shared_engine, symptom.incident_id)
+                                      if e["kind"] == "linked"])
+    assert "rule cascade" in event[0]["details"]["reason"]
+    assert "1 hop(s)" in event[0]["details"]["reason"]
+
+
+async def test_look_alikes_in_two_clusters_stay_two_incidents(
+        dispatcher, shared_engine, incident_worker, tag):
+    title = f"search returns 5xx for 9% of requests {tag}"
+    for cluster in ("eu-1", "us-1"):
+        queue(shared_engine, f"HighErrorRate.search-{tag}.prod.cluster={cluster}", title,
+              f"search-{tag}")
+    await dispatcher.drain()
+    for cluster in ("eu-1", "us-1"):
+        state = await state_of(incident_worker.client,
+                               f"HighErrorRate.search-{tag}.prod.cluster={cluster}")
+        assert state.alert_count == 1

@@ -14,7 +14,8 @@ Thresholds (measured with `bench/grouping_storm.py` + `lim eval grouping`):
 * `MERGE_THRESHOLD` 0.55: below it, look-alikes such as "high latency on search" vs
   "high latency on checkout" stay apart; above it, rephrasings of one failure merge.
 * A merge also needs the same service (or one side without a service) and no conflicting
-  scope label (cluster, env, region): identical text in two clusters is two incidents.
+  scope label (`grouping.SCOPE_LABELS`: env, cluster, region): identical text in two clusters
+  is two incidents, exactly as the dedup key already keeps them apart.
 * Only incidents with an alert in the last `window` are candidates: a recurrence hours later is
   a new incident.
 * Cascades follow `depends_on` up to `MAX_HOPS` hops within the same window and scope.
@@ -31,11 +32,11 @@ from enum import StrEnum
 from pydantic import Field
 
 from workflows.domain.base import Frozen
+from workflows.domain.grouping import SCOPE_LABELS
 
 MERGE_THRESHOLD = 0.55
 MAX_HOPS = 3
 DEFAULT_WINDOW = timedelta(minutes=30)
-SCOPE_LABELS = ("cluster", "env", "region")
 
 _STOP_WORDS = (
     "a an the of on in at to for is are be been was were has have and or not no with by from "
@@ -185,20 +186,22 @@ def _cascade(
             reason=f"{alert.service} depends on {root.service} ({hops} hop(s)); alert "
             f"{alert.alert_id} is a symptom of incident {root.incident_id} '{root.title}'",
         )
-    symptoms = [
-        i.incident_id
+    adopted = sorted(
+        (hops, i.incident_id, i.service)
         for i in candidates
-        if i.service and alert.service and upstream_distance(graph, i.service, alert.service)
-    ]
-    if not symptoms:
+        if i.service and alert.service
+        and (hops := upstream_distance(graph, i.service, alert.service)) is not None
+    )
+    if not adopted:
         return None
+    which = ", ".join(f"{iid} ({svc}, {hops} hop(s))" for hops, iid, svc in adopted)
     return CorrelationDecision(
         kind=CorrelationKind.ADOPT,
-        symptoms=sorted(symptoms),
+        symptoms=sorted(iid for _, iid, _ in adopted),
         rule="cascade",
-        score=1.0,
-        reason=f"{alert.service} is upstream of the services of incidents "
-        f"{', '.join(sorted(symptoms))}: alert {alert.alert_id} is their likely root",
+        score=round(1 / adopted[0][0], 4),  # like LINK: 1/hops of the nearest symptom
+        reason=f"{alert.service} is upstream of open incidents {which}: alert "
+        f"{alert.alert_id} '{alert.title}' is their likely root; they stop paging on their own",
     )
 
 

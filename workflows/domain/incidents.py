@@ -26,6 +26,9 @@ class RouteDecision(Frozen):
     root_incident_id: str = ""
     suppress_paging: bool = False
     correlation_reason: str = ""  # rule, score, which alert/incident (shown as a LINKED event)
+    # Set by correlation at dispatch when this incident's alert is the root of incidents that
+    # opened before it (ADOPT): their workflow ids. The root signals each one `link_to_root`.
+    adopted_symptoms: list[str] = Field(default_factory=list)
 
 
 class AlertChange(Frozen):
@@ -52,6 +55,18 @@ class AlertBatch(Frozen):
 
     changes: list[AlertChange]
     repeats: int = 0
+
+
+class LinkToRoot(Frozen):
+    """Signal `link_to_root`: a root incident that opened after this one adopts it as a symptom.
+
+    The symptom then behaves as if it had been LINKed when it opened: its escalation stops and
+    the timeline says which root, rule, score and alert made the call (`reason`).
+    """
+
+    root_incident_id: str
+    root_workflow_id: str
+    reason: str = ""
 
 
 class Member(Frozen):

@@ -102,3 +102,13 @@ def test_a_recurrence_hours_later_is_a_new_incident():
 def test_upstream_distance_is_bounded_and_directional():
     assert upstream_distance(GRAPH, "web", "payments-db") == 2
     assert upstream_distance(GRAPH, "payments-db", "web") is None
+
+
+def test_an_adoption_says_how_far_upstream_each_symptom_is():
+    open_ = [incident("inc_web", "HighErrorRate", "web"), incident("inc_co", "Slow", "checkout")]
+    decision = correlate(alert("PostgresqlDown", "payments-db"), open_, GRAPH)
+    assert decision.kind is CorrelationKind.ADOPT and decision.rule == "cascade"
+    assert decision.symptoms == ["inc_co", "inc_web"]
+    assert decision.score == 1.0  # the nearest symptom is one hop away
+    assert "inc_co (checkout, 1 hop(s))" in decision.reason
+    assert "inc_web (web, 2 hop(s))" in decision.reason and "al_1" in decision.reason
