@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from workflows.search import SEARCH_ATTRIBUTES  # noqa: F401  (re-exported for the edges)
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
+async def connect(address: str, namespace: str = "default", runtime: Runtime | None = None) -> Client:
     """A client using the pydantic converter, which every worker, starter and replayer must share."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
     )
+
+
+def runtime_with_metrics(bind_address: str) -> Runtime:
+    """A Temporal runtime serving the SDK's Prometheus metrics at http://`bind_address`/metrics.
+
+    One per process (the SDK's rule): build it at the entrypoint, pass it to `connect`.
+    """
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
 
 
 async def register_search_attributes(client: Client) -> None:

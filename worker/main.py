@@ -8,7 +8,7 @@ import signal
 
 from infra.db.engine import make_engine
 from infra.settings import Settings
-from infra.temporal import connect
+from infra.temporal import connect, runtime_with_metrics
 from worker.schedules import ensure_digest_schedule
 from worker.wiring import Dependencies, build_worker
 
@@ -32,9 +32,13 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def _connect_with_retry(settings: Settings):
+    runtime = None
+    if settings.worker_metrics_address:
+        runtime = runtime_with_metrics(settings.worker_metrics_address)
+        log.info("worker metrics at http://%s/metrics", settings.worker_metrics_address)
     for attempt in range(1, CONNECT_ATTEMPTS + 1):
         try:
-            return await connect(settings.temporal_address, settings.temporal_namespace)
+            return await connect(settings.temporal_address, settings.temporal_namespace, runtime)
         except Exception as err:  # boundary: retried, then re-raised with the reason
             if attempt == CONNECT_ATTEMPTS:
                 raise

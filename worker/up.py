@@ -274,6 +274,8 @@ def child_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, 
     })
     if settings.config_file:
         env["LIM_CONFIG_FILE"] = str(settings.config_file.resolve())
+    if settings.worker_metrics_address:
+        env["LIM_WORKER_METRICS_ADDRESS"] = settings.worker_metrics_address
     return env
 
 

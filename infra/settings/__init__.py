@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     api_port: int = 8080
     public_url: str = Field(default="", description="Base URL responders' links point at.")
 
+    worker_metrics_address: str = Field(
+        default="", description="host:port where the worker serves the Temporal SDK's "
+        "Prometheus metrics at /metrics (task latencies, slots, polls); empty: off.")
+
     log_level: str = "INFO"
     otel_enabled: bool = False
 

@@ -64,6 +64,7 @@ class Stack:
     temporal_address: str
     supervisor: Supervisor
     admin_key: str = ""
+    worker_metrics_url: str = ""
 
     # ---- talking to it -----------------------------------------------------------------------
 
@@ -144,13 +145,15 @@ def running_stack(kind: str, db_url: str, root: Path, *, extra_env: dict[str, st
     and API with `extra_env`, create an admin key; stop it all after."""
     ports = DevServerPorts(grpc=free_port(), ui=free_port(), http=free_port(), metrics=free_port())
     settings = Settings(data_dir=root, database_url=db_url, api_port=free_port(),
-                        temporal_port=ports.grpc, temporal_ui_port=ports.ui)
+                        temporal_port=ports.grpc, temporal_ui_port=ports.ui,
+                        worker_metrics_address=f"{LOOPBACK}:{free_port()}")
     env = child_environment(settings, os.environ) | (extra_env or {})
     supervisor = Supervisor(root / "logs", env, StopRequest(), grace_s=STOP_GRACE_S)
     supervisor.logs_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(kind=kind, root=root, db_url=db_url,
                   api_url=f"http://{LOOPBACK}:{settings.api_port}",
-                  temporal_address=f"{LOOPBACK}:{ports.grpc}", supervisor=supervisor)
+                  temporal_address=f"{LOOPBACK}:{ports.grpc}", supervisor=supervisor,
+                  worker_metrics_url=f"http://{settings.worker_metrics_address}/metrics")
     try:
         _start(stack, ports, config_file)
         yield stack

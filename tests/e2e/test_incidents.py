@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from tests.e2e.alerts import am_alert, incident, incidents_of, post_alertmanager, unique
@@ -162,3 +163,17 @@ async def test_requests_without_a_key_or_with_a_revoked_key_get_401(stack):
     assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
     async with stack.http() as admin:
         assert (await admin.get("/api/v1/incidents")).status_code == 200
+
+
+async def test_the_worker_serves_temporal_sdk_metrics_for_prometheus(stack):
+    service = unique("metrics")
+    async with stack.http() as http:
+        await post_alertmanager(http, am_alert("HighErrorRate", service))
+        await eventually(lambda: incidents_of(http, service))
+        async with httpx.AsyncClient(timeout=10) as plain:
+            text = (await plain.get(stack.worker_metrics_url)).text
+    names = {line.split("{")[0].split(" ")[0] for line in text.splitlines()
+             if line and not line.startswith("#")}
+    # What an operator graphs and alerts on: task latency and how many polls/slots are in use.
+    assert {"temporal_workflow_task_schedule_to_start_latency_bucket",
+            "temporal_activity_execution_latency_bucket"} <= names, sorted(names)[:40]
