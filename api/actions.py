@@ -27,6 +27,10 @@ class ActionRefused(Exception):
     """The command is not legal now (already acked, unknown incident). Retrying cannot help."""
 
 
+class ActionQueued(Exception):
+    """No worker answered in time: the command is stored durably and applies once one runs."""
+
+
 class IncidentActions(Protocol):
     async def acknowledge(self, incident_ref: str, actor: Actor, request_id: str) -> CommandResult: ...
 

@@ -26,8 +26,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.notify.ledger import DeliveryLedger
-from api.actions import ActionRefused, IncidentSummary
-from api.commands import CommandRefused, send_command
+from api.actions import ActionQueued, ActionRefused, IncidentSummary
+from api.commands import CommandQueued, CommandRefused, send_command
 from api.slack.app import build_slack_app, slack_router
 from api.state import AppState
 from api.twilio.router import twilio_router
@@ -126,9 +126,11 @@ class TemporalIncidentActions:
                                      "request_id": request_id})
         try:
             return await send_command(await state.temporal.client(), row["workflow_id"], update,
-                                      cmd)
+                                      cmd, wait=state.settings.command_wait_seconds)
         except CommandRefused as err:
             raise ActionRefused(err.reason) from err
+        except CommandQueued as queued:
+            raise ActionQueued(str(queued)) from queued
         except WorkflowUpdateFailedError as err:
             if _unknown_update(err):
                 raise ActionRefused(f"this deployment cannot {update} incidents yet") from err

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         tell_symptoms,
     )
     from workflows.domain.base import Actor
+    from workflows.queued_commands import QUEUED_COMMAND_SIGNAL, resolve_queued
     from workflows.domain.incident_rules import Happening, apply_alerts, open_incident, transition
     from workflows.domain.incidents import (
         Acknowledge,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentInput,
         IncidentState,
         LinkToRoot,
+        QueuedCommand,
         Reassign,
         Reopen,
         Resolve,
@@ -241,6 +243,23 @@ class IncidentWorkflow:
         state, happened = linked_to_root(self._state, link)
         if happened:
             self._commit(state, happened)
+
+    @workflow.signal(name=QUEUED_COMMAND_SIGNAL)
+    async def on_queued_command(self, queued: QueuedCommand) -> None:
+        """A command no worker answered in time, so it came durably (see queued_commands)."""
+        await workflow.wait_condition(lambda: self._state is not None)
+        found = resolve_queued(self, queued)
+        if found is None:
+            self._emit(EventKind.NOTE, f"queued command {queued.update!r} is unknown; ignored")
+            return
+        cmd, validate, handle = found
+        try:
+            validate(cmd)
+        except ApplicationError as err:
+            self._emit(EventKind.NOTE, f"{queued.update} by {cmd.actor.label}, sent while no "
+                       f"worker was running, was not applied: {err.message}", cmd.actor)
+            return
+        await handle(cmd)
 
     # ---- commands: updates -----------------------------------------------------------------
 

@@ -7,11 +7,12 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from activities.llm.query import IncidentQueryParser, build_query_parser
 from api.auth import require
-from api.commands import CommandRefused, send_command
+from api.commands import CommandQueued, CommandRefused, send_command
 from infra.db.repositories import alerts as alert_repo
 from infra.db.repositories import incidents as repo
 from workflows.domain.base import Actor, ActorKind, Severity
@@ -202,7 +203,12 @@ async def _command(request: Request, ref: str, update: str, cmd, actor: Actor,
     cmd = cmd.model_copy(update={"actor": actor, "incident_id": row["id"],
                                  "request_id": idempotency_key or f"rest-{uuid.uuid4().hex}"})
     try:
-        result = await send_command(await state.temporal.client(), row["workflow_id"], update, cmd)
+        result = await send_command(await state.temporal.client(), row["workflow_id"], update, cmd,
+                                    wait=state.settings.command_wait_seconds)
     except CommandRefused as err:
         raise HTTPException(err.status, err.reason) from err
+    except CommandQueued as queued:
+        return JSONResponse(status_code=202, content={
+            "queued": True, "update": queued.update, "request_id": queued.request_id,
+            "incident_id": row["id"], "number": row["number"], "detail": str(queued)})
     return {**result.model_dump(mode="json"), "number": row["number"]}

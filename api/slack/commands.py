@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from enum import StrEnum
 
-from api.actions import ActionRefused, IncidentActions, IncidentSummary
+from api.actions import ActionQueued, ActionRefused, IncidentActions, IncidentSummary
 from workflows.domain.base import Actor, Frozen, Severity
 
 DEFAULT_SNOOZE_MINUTES = 30
@@ -103,6 +103,8 @@ async def perform(actions: IncidentActions, command: ChatCommand, actor: Actor,
                 result = await actions.approve(ref, actor, request_id, command.proposal_id)
     except ActionRefused as refused:
         return f"Refused: {refused}"
+    except ActionQueued as queued:
+        return f"Queued: {queued}"
     done = {Verb.ACK: "acknowledged", Verb.RESOLVE: "resolved", Verb.ESCALATE: "escalated",
             Verb.SNOOZE: f"snoozed for {command.minutes} min",
             Verb.APPROVE: "approved the remediation of"}[command.verb]

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     api_port: int = 8080
     public_url: str = Field(default="", description="Base URL responders' links point at.")
 
+    command_wait_seconds: float = Field(
+        default=10.0, gt=0, description="How long a command (acknowledge, resolve...) waits for "
+        "a worker before it is queued durably in the incident's history and answered 202.")
     worker_metrics_address: str = Field(
         default="", description="host:port where the worker serves the Temporal SDK's "
         "Prometheus metrics at /metrics (task latencies, slots, polls); empty: off.")

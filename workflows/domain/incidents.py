@@ -211,6 +211,20 @@ class Reassign(Command):
     reason: str = ""
 
 
+class QueuedCommand(Frozen):
+    """Signal `queued_command`: a command no worker answered in time, kept durably in history.
+
+    The API sends a command as an update (validated, answered). When no worker answers within
+    the API's wait (a worker outage), an update would live only in the server's memory, so the
+    API sends the same command, same `request_id`, as this signal instead: it is in history at
+    once and applies, or is refused on the timeline, as soon as a worker runs the workflow.
+    `command` is the command model's JSON; `update` names the update it stands for.
+    """
+
+    update: str
+    command: dict
+
+
 class CommandResult(Frozen):
     incident_id: str
     status: IncidentStatus
