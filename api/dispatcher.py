@@ -8,12 +8,19 @@ is harmless: the workflow ignores alert ids it has already seen.
 Before sending, each drain reads the open incidents once and correlates every key that has no
 open incident (`api.correlation`): near-duplicates join an existing incident's workflow,
 symptoms of an open root open their own incident without paging. Why is written on the change.
+
+Starting a new incident workflow is the expensive part (each runs record, on-call, classify and
+analysis activities; the dev server completes ~40 trivial workflows/s on 2 cores), so new
+incidents are started at most `new_incident_rate` per second (`StartRate`). A storm that opens
+hundreds of incidents then queues here, durably, while signals to open incidents go on and the
+API keeps the CPU it needs to accept alerts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from datetime import UTC, datetime
 
@@ -26,6 +33,7 @@ from temporalio.common import (
 from api.correlation import DispatchCorrelator, Target
 from infra.db.repositories import alerts as repo
 from infra.settings.ingest import IngestSettings
+from workflows.domain.correlation import CorrelationKind
 from workflows.domain.incidents import AlertBatch, AlertChange, IncidentInput, RouteDecision
 from workflows.incident import IncidentWorkflow
 from workflows.search import MEMO_TITLE, SA_ENV, SA_SERVICE, SA_SEVERITY, SA_STATUS
@@ -33,6 +41,37 @@ from workflows.search import MEMO_TITLE, SA_ENV, SA_SERVICE, SA_SEVERITY, SA_STA
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 10.0
+
+
+class StartRate:
+    """A token bucket for new incident workflows: `per_second` sustained, `burst` at once.
+
+    `reserve()` takes a token and says how long to wait for it; the balance may go negative, so
+    concurrent callers queue in order instead of all waking at the same instant. A rate of 0 or
+    less means unlimited.
+    """
+
+    def __init__(self, per_second: float, burst: int, clock=time.monotonic) -> None:
+        self._rate = per_second
+        self._burst = max(1, burst)
+        self._clock = clock
+        self._tokens = float(self._burst)
+        self._at = clock()
+
+    def reserve(self) -> float:
+        """Seconds until the reserved start may go (0.0: now)."""
+        if self._rate <= 0:
+            return 0.0
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+
+
+def opens_incident(target: Target) -> bool:
+    """Whether sending `target` starts a new incident workflow (not merely signals one)."""
+    return target.decision is not None and target.decision.kind is not CorrelationKind.MERGE
 
 
 class OutboxDispatcher:
@@ -46,6 +85,7 @@ class OutboxDispatcher:
         self._settings = settings
         self._wake = wake
         self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
+        self._starts = StartRate(settings.new_incident_rate, settings.new_incident_burst)
         self.last_error = ""
         self.last_success_at: datetime | None = None
 
@@ -96,6 +136,10 @@ class OutboxDispatcher:
     async def _send(self, target: Target, rows: list[dict]) -> bool:
         key, changes, route = target.dedup_key, target.changes, target.route
         first = changes[0]
+        # Wait for a start token before taking a concurrency slot, so queued starts never hold
+        # up signals to incidents that are already open.
+        if opens_incident(target) and (wait := self._starts.reserve()) > 0:
+            await asyncio.sleep(wait)
         async with self._limit:
             try:
                 await self._client.start_workflow(

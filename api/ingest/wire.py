@@ -83,20 +83,24 @@ def check_batch_size(items: list[Any], field: str, limit: int) -> None:
 
 
 def validate_items(
-    adapter: TypeAdapter[list[Model]], model: type[Model], items: list[Any], prefix: str
+    adapter: TypeAdapter[list[Model]], model: type[Model], items: list[Any], prefix: str,
+    indexes: list[int] | None = None,
 ) -> tuple[list[tuple[int, Model]], list[ItemError]]:
     """Validate every item; the valid ones with their index, and one `ItemError` per bad one.
 
-    Fast path: one pydantic call over the whole list (the common, all-valid case). Only when it
-    fails are items validated one by one, to keep the good ones.
+    `indexes` are the items' positions in the request when `items` is a subset of it (errors
+    must name the field the sender sent). Fast path: one pydantic call over the whole list (the
+    common, all-valid case). Only when it fails are items validated one by one, to keep the good
+    ones.
     """
+    positions = indexes if indexes is not None else range(len(items))
     try:
-        return list(enumerate(adapter.validate_python(items))), []
+        return list(zip(positions, adapter.validate_python(items))), []
     except ValidationError:
         pass
     valid: list[tuple[int, Model]] = []
     rejected: list[ItemError] = []
-    for index, item in enumerate(items):
+    for index, item in zip(positions, items):
         try:
             valid.append((index, model.model_validate(item)))
         except ValidationError as exc:

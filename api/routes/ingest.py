@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import require
@@ -75,7 +76,8 @@ async def _ingest(source: str, request: Request, actor: Actor) -> JSONResponse:
     answer = {"accepted": [a.id for a in batch.alerts], "rejected": rejected}
     if idem_key:
         await asyncio.to_thread(repo.remember_response, state.engine, idem_key, answer, now)
-    return JSONResponse(answer, status_code=202)
+    # orjson: the stdlib encoder was ~2% of the API's CPU in a storm, for a list of ids.
+    return Response(orjson.dumps(answer), status_code=202, media_type="application/json")
 
 
 @router.get("/alerts/{alert_id}", summary="One stored alert occurrence")

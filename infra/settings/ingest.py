@@ -16,3 +16,8 @@ class IngestSettings(BaseModel):
     # Outbox dispatcher: how many signal-with-starts may be in flight to Temporal at once.
     dispatch_concurrency: int = 16
     dispatch_batch: int = 500
+    # New incident workflows started per second at most (0: unlimited), and how many may start
+    # at once. Each start runs several activities; above what Temporal and the worker can carry,
+    # starts queue in the outbox (alert→incident latency grows) instead of starving ingestion.
+    new_incident_rate: float = 20.0
+    new_incident_burst: int = 20

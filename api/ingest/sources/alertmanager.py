@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, ValidationError
 
 from api.ingest.base import IngestLimits, ParsedBatch
+from api.ingest.memo import AlertMemo
 from api.ingest.normalise import build_alert, first_text
 from api.ingest.wire import (
     VendorModel,
@@ -71,6 +72,8 @@ class AlertmanagerWebhook(NotificationEnvelope):
 
 
 _ALERTS = TypeAdapter(list[AlertmanagerAlert])
+_ENDS_AT = TypeAdapter(WireTime | None)
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 class AlertmanagerSource:
@@ -80,6 +83,7 @@ class AlertmanagerSource:
 
     def __init__(self, limits: IngestLimits) -> None:
         self.limits = limits
+        self._memo = AlertMemo()
 
     def parse(
         self, body: bytes, headers: Mapping[str, str], received_at: datetime
@@ -87,14 +91,35 @@ class AlertmanagerSource:
         require_media_type(headers, ("application/json",))
         envelope = validate(AlertmanagerWebhook, decode_json(body))
         check_batch_size(envelope.alerts, "alerts", self.limits.max_batch_alerts)
-        valid, rejected = validate_items(_ALERTS, AlertmanagerAlert, envelope.alerts, "alerts")
         context = {
             "receiver": envelope.receiver,
             "group_key": envelope.groupKey,
             "truncated_alerts": str(envelope.truncatedAlerts) if envelope.truncatedAlerts else "",
         }
-        alerts = [self._alert(item, context) for _, item in valid]
-        return ParsedBatch(alerts=alerts, rejected=rejected)
+        found, keys, misses = self._remembered(envelope.alerts, tuple(context.values()))
+        rejected = []
+        if misses:
+            valid, rejected = validate_items(_ALERTS, AlertmanagerAlert,
+                                             [envelope.alerts[i] for i in misses], "alerts",
+                                             indexes=misses)
+            for index, item in valid:
+                found[index] = alert = self._alert(item, context)
+                self._memo.put(keys[index], alert)
+        return ParsedBatch(alerts=[found[i] for i in sorted(found)], rejected=rejected)
+
+    def _remembered(self, items: list, context: tuple
+                    ) -> tuple[dict[int, Alert], list[tuple | None], list[int]]:
+        """Alerts served from the memo by index, every item's memo key, and the indexes missed."""
+        found: dict[int, Alert] = {}
+        keys: list[tuple | None] = []
+        misses: list[int] = []
+        for index, item in enumerate(items):
+            keys.append(key := _memo_key(context, item))
+            if (alert := self._memo.get(key)) is not None:
+                found[index] = alert
+            else:
+                misses.append(index)
+        return found, keys, misses
 
     def _alert(self, item: AlertmanagerAlert, context: dict[str, str]) -> Alert:
         annotations = item.annotations
@@ -112,3 +137,19 @@ class AlertmanagerSource:
             generator_url=item.generatorURL,
             identifiers={"fingerprint": item.fingerprint, **context},
         )
+
+
+def _memo_key(context: tuple, item: object) -> tuple | None:
+    """The memo key of one item. A firing alert's `endsAt` is left out of it: senders put a moving
+    expiry estimate there that the alert does not keep (see normalise), so including it would
+    make every re-send a miss. It must still be a valid time, or the item takes the slow path
+    and is rejected there."""
+    if type(item) is dict and item.get("status") == "firing" and "endsAt" in item:
+        ends_at = item["endsAt"]
+        if ends_at != GO_ZERO_TIME:
+            try:
+                _ENDS_AT.validate_python(ends_at)
+            except ValidationError:
+                return None
+        item = {name: value for name, value in item.items() if name != "endsAt"}
+    return AlertMemo.key(context, item)
