@@ -7,7 +7,9 @@
 
 The workflow passes only ids and locations (`AnalysisTask`); the evidence - the incident's
 alerts, recent change events and attachments, similar past incidents, the dependency graph,
-the audit log - is read here, so it never enters workflow history. The analyzer (Claude with
+the audit log and, when Prometheus is configured, the recent values of the alerts' queries -
+is read here, so it never enters workflow history. Prometheus being down or slow only adds a
+note to the diagnosis: it never fails (or retries) the activity. The analyzer (Claude with
 the local fallback, `build_analyzer`) answers with the shared models and says who answered.
 Storing is a separate activity so that a database retry never re-runs a paid LLM call.
 """
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.llm.fallback import Analyzer
+from activities.llm.prometheus import AlertMetrics, AlertQuery, FetchedMetrics
 from infra.db.repositories import alerts as alert_repo
 from infra.db.repositories import analysis as repo
 from infra.db.repositories import changes as change_repo
@@ -74,10 +77,12 @@ def configured_graph(engine: Engine) -> Graph:
 class AnalysisRecordActivities:
     """Holds the engine and the analyzer; built once in the worker's composition root."""
 
-    def __init__(self, engine: Engine, analyzer: Analyzer, graph: Graph | None = None) -> None:
+    def __init__(self, engine: Engine, analyzer: Analyzer, graph: Graph | None = None,
+                 metrics: AlertMetrics | None = None) -> None:
         self._engine = engine
         self._analyzer = analyzer
         self._graph = graph or configured_graph(engine)
+        self._metrics = metrics  # None: no Prometheus configured
 
     @activity.defn(name=fx.ANALYZE_CLASSIFY.name)
     async def classify(self, task: AnalysisTask) -> Classification:
@@ -87,9 +92,19 @@ class AnalysisRecordActivities:
 
     @activity.defn(name=fx.ANALYZE_DIAGNOSE.name)
     async def diagnose(self, task: AnalysisTask) -> Diagnosis:
-        """Rank hypotheses over the evidence bundle read from the database."""
-        req = await asyncio.to_thread(self._diagnose_request, task)
-        return await self._analyzer.diagnose(req)
+        """Rank hypotheses over the evidence bundle read from the database and Prometheus."""
+        alerts = await asyncio.to_thread(self._alerts, task)
+        req = await asyncio.to_thread(self._diagnose_request, task, alerts)
+        fetched = await self._alert_metrics(alerts, task)
+        if fetched.series:
+            bundle = req.bundle.model_copy(
+                update={"metrics": [*req.bundle.metrics, *fetched.series]})
+            req = req.model_copy(update={"bundle": bundle})
+        diagnosis = await self._analyzer.diagnose(req)
+        if not fetched.note:
+            return diagnosis
+        notes = f"{diagnosis.notes}; {fetched.note}" if diagnosis.notes else fetched.note
+        return diagnosis.model_copy(update={"notes": notes})
 
     @activity.defn(name=fx.ANALYZE_POSTMORTEM.name)
     async def postmortem(self, task: AnalysisTask) -> PostmortemDraft:
@@ -119,8 +134,16 @@ class AnalysisRecordActivities:
             annotations=first.get("annotations") or {},
             service=first.get("service") or task.service, tokens_spent=task.tokens_spent)
 
-    def _diagnose_request(self, task: AnalysisTask) -> DiagnoseRequest:
-        alerts = self._alerts(task)
+    async def _alert_metrics(self, alerts: list[dict], task: AnalysisTask) -> FetchedMetrics:
+        if self._metrics is None:
+            return FetchedMetrics([], "")
+        queries = [AlertQuery(a["generator_url"] or "", a["service"] or task.service,
+                              as_utc(a["starts_at"])) for a in alerts]
+        return await self._metrics.fetch(queries, task.at)
+
+    def _diagnose_request(self, task: AnalysisTask,
+                          alerts: list[dict] | None = None) -> DiagnoseRequest:
+        alerts = self._alerts(task) if alerts is None else alerts
         graph = self._graph()
         services = sorted({a["service"] for a in alerts if a["service"]} | {task.service} - {""})
         logs, metrics = self._attachments(task.incident_id)
@@ -180,6 +203,11 @@ def observed(row: dict) -> ObservedAlert:
     return ObservedAlert(title=row["title"], service=row["service"], severity=severity,
                          starts_at=row["starts_at"], description=row["description"],
                          labels=row["labels"] or {}, ref=f"alert:{row['id']}")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def related_services(services: list[str], graph: dict[str, list[str]]) -> list[str]:

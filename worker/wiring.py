@@ -51,6 +51,7 @@ class Dependencies:
     def from_settings(cls, settings, engine: Engine) -> Dependencies:
         """Build every client once from `Settings` (vendor SDKs, HTTP, analyzer)."""
         from activities.llm.fallback import build_analyzer
+        from activities.llm.prometheus import build_alert_metrics
         from activities.notify.registry import NotifyClients, build_notify_activities
 
         http = httpx.AsyncClient()  # lives as long as the worker process
@@ -58,15 +59,18 @@ class Dependencies:
         return cls(engine=engine, escalation=settings.escalation,
                    link_base=settings.api_base_url,
                    notify=build_notify_activities(settings.notify, clients, engine),
-                   extra_activities=analysis_activities(engine, build_analyzer(settings.ai)))
+                   extra_activities=analysis_activities(engine, build_analyzer(settings.ai),
+                                                        build_alert_metrics(settings.ai)))
 
 
-def analysis_activities(engine: Engine, analyzer) -> list[Any]:
-    """`analysis.*` + `record.analysis` (what AnalysisFlow calls) and the plain `llm.*` calls."""
+def analysis_activities(engine: Engine, analyzer, metrics=None) -> list[Any]:
+    """`analysis.*` + `record.analysis` (what AnalysisFlow calls) and the plain `llm.*` calls.
+    `metrics` (Prometheus, optional) feeds the alerts' recent values into diagnosis."""
     from activities.analysis_record import AnalysisRecordActivities
     from activities.llm.activities import AnalysisActivities
 
-    recorded, plain = AnalysisRecordActivities(engine, analyzer), AnalysisActivities(analyzer)
+    recorded = AnalysisRecordActivities(engine, analyzer, metrics=metrics)
+    plain = AnalysisActivities(analyzer)
     return [recorded.classify, recorded.diagnose, recorded.postmortem, recorded.record_analysis,
             plain.classify, plain.diagnose, plain.postmortem]
 

@@ -62,7 +62,9 @@ def _deviation(series: MetricSeries) -> tuple[float, datetime | None]:
         base, cur, onset = series.baseline, series.current, None
     elif len(series.points) >= 4:
         half = len(series.points) // 2
-        base = sum(p.value for p in series.points[:half]) / half
+        # A caller-given baseline (e.g. the level before the alert fired) beats the first half.
+        base = (series.baseline if series.baseline is not None
+                else sum(p.value for p in series.points[:half]) / half)
         cur = (
             max(p.value for p in series.points[half:])
             if series.higher_is_worse
@@ -108,8 +110,9 @@ def _gather(bundle: AnalysisBundle) -> dict[str, _Service]:
             s.evidence.append(
                 Evidence(
                     source=EvidenceSource.METRIC,
-                    ref=f"metric[{i}]:{m.name}",
-                    detail=f"{m.name} deviates {dev:.0%} from baseline",
+                    ref=m.ref or f"metric[{i}]:{m.name}",
+                    detail=f"{m.name} deviates {dev:.0%} from baseline"
+                    + (f" {m.baseline:.3g}" if m.baseline is not None else ""),
                 )
             )
     _gather_logs(bundle, get)

@@ -49,4 +49,12 @@ class AiSettings(BaseModel):
     prometheus_url: str | None = Field(
         default=None, description="Prometheus HTTP API base URL for recent alert-query values."
     )
-    prometheus_timeout_seconds: float = Field(default=5.0, gt=0)
+    prometheus_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Per query; a slower Prometheus becomes a note, not a wait."
+    )
+    prometheus_lookback_minutes: int = Field(
+        default=30, gt=0, description="How far before an alert fired its query is read: the baseline."
+    )
+    prometheus_step_seconds: int = Field(
+        default=60, gt=0, description="Resolution of the fetched series (widened for long incidents)."
+    )

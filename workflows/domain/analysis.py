@@ -167,7 +167,8 @@ class MetricPoint(Frozen):
 
 class MetricSeries(Frozen):
     """A metric for one service: raw points, or a summary (baseline vs current) when that is
-    all the caller has. `higher_is_worse` False for things like throughput or accuracy."""
+    all the caller has. `higher_is_worse` False for things like throughput or accuracy.
+    `ref` says where it came from (e.g. `prometheus:<query>`), for evidence to cite."""
 
     service: str
     name: str
@@ -176,6 +177,7 @@ class MetricSeries(Frozen):
     current: float | None = None
     unit: str = ""
     higher_is_worse: bool = True
+    ref: str = ""
 
 
 class ChangeKind(StrEnum):

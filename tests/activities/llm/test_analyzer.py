@@ -12,6 +12,7 @@ from workflows.domain.analysis import (
     DiagnoseRequest,
     EvidenceSource,
     LogLine,
+    MetricPoint,
     MetricSeries,
     ObservedAlert,
 )
@@ -121,3 +122,18 @@ def test_a_runbook_without_front_matter_is_rejected_with_its_name(tmp_path):
     bad.write_text("# no front matter")
     with pytest.raises(RunbookFormatError, match="bad.md"):
         parse_runbook(bad)
+
+
+def test_a_series_baseline_from_before_the_alert_beats_the_first_half_of_its_points(analyzer):
+    """Prometheus series come with the level before the alert fired: when the surge already
+    fills most of the window, the first half of the points is no baseline at all."""
+    points = [MetricPoint(time=at(m), value=1.0 if m < 1 else 10.0) for m in range(10)]
+    series = MetricSeries(service="checkout", name="errors", points=points,
+                          ref="prometheus:errors")
+    half_only = analyzer.diagnose(DiagnoseRequest(bundle=AnalysisBundle(metrics=[series])))
+    assert not any(e.source == EvidenceSource.METRIC
+                   for h in half_only.hypotheses for e in h.evidence)
+    with_base = series.model_copy(update={"baseline": 1.0})
+    found = analyzer.diagnose(DiagnoseRequest(bundle=AnalysisBundle(metrics=[with_base])))
+    (cited,) = [e for e in found.hypotheses[0].evidence if e.source == EvidenceSource.METRIC]
+    assert cited.ref == "prometheus:errors" and cited.detail.endswith("from baseline 1")

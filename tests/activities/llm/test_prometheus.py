@@ -2,41 +2,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from aiohttp import web
 
 from activities.llm.prometheus import PrometheusClient, PrometheusError
-from tests.vendors.base import VendorServer
+from tests.activities.llm.conftest import FakePrometheus
 
 END = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class FakePrometheus(VendorServer):
-    """Speaks `GET /api/v1/query_range` with a matrix result, like Prometheus 2.x."""
-
-    def routes(self):
-        return [web.get("/api/v1/query_range", self._range)]
-
-    async def _range(self, request):
-        start, end = float(request.query["start"]), float(request.query["end"])
-        step = float(request.query["step"])
-        values, t = [], start
-        while t <= end:
-            values.append([t, "0.9" if t > (start + end) / 2 else "0.1"])
-            t += step
-        return web.json_response(
-            {
-                "status": "success",
-                "data": {
-                    "resultType": "matrix",
-                    "result": [
-                        {
-                            "metric": {"__name__": "error_ratio", "service": "checkout"},
-                            "values": values,
-                        }
-                    ],
-                },
-            }
-        )
 
 
 @pytest.fixture
