@@ -2,7 +2,8 @@
 
 Ingestion does not need the worker (alerts are stored, then signalled; signals are durable in
 Temporal), so the API keeps answering 202 during the outage. A REST acknowledge sent during the
-outage waits for a worker and lands once after the restart.
+outage waits for a worker up to the API's command wait, is queued durably past it (202), and
+lands once after the restart either way.
 """
 
 from __future__ import annotations
@@ -34,15 +35,21 @@ async def test_a_worker_killed_with_sigkill_loses_and_duplicates_nothing(stack):
                                             json={"note": "on it"}))
         outage_ids = await _more_alerts_arrive(http, services, accepted)
         stored = (await http.post("/api/v1/alerts/lookup", json={"ids": outage_ids})).json()
-        assert stored["missing"] == [] and not ack.done()
+        assert stored["missing"] == []
 
         stack.start_worker(wait=False)
         await stack.worker_polling()
-        acked = await asyncio.wait_for(ack, timeout=120)
-        assert acked.status_code == 200 and acked.json()["status"] == "acknowledged", acked.text
+        first = await asyncio.wait_for(ack, timeout=120)
+        # 200 if the worker was back within the API's command wait, else 202: queued durably.
+        assert first.status_code in (200, 202), first.text
+
+        async def acknowledged():
+            return (await incident(http, refs[services[0]]))["status"] == "acknowledged"
+
+        await eventually(acknowledged, timeout=120)
         again = await http.post(f"/api/v1/incidents/{refs[services[0]]}/acknowledge",
                                 headers={"idempotency-key": "ack-during-outage"})
-        assert again.status_code == 200 and again.json() == acked.json()  # the same answer, once
+        assert again.status_code == 200 and again.json()["status"] == "acknowledged", again.text
         details = [await eventually(lambda s=s: _all_attached(http, refs[s])) for s in services]
 
     for s, detail in zip(services, details):
