@@ -5,8 +5,8 @@
   CI is weighed even when the caller did not know about it.
 * `POST /api/v1/changes` (ingest keys welcome: CI/CD posts deploys) and `GET` to read them.
 * `POST /api/v1/incidents/{ref}/attachments`: logs and metric snapshots, redacted and stored;
-  `POST /api/v1/incidents/{ref}/analyze` diagnoses an incident from its alerts, attachments
-  and recent changes.
+  `POST /api/v1/incidents/{ref}/analyze` diagnoses an incident on demand with the very
+  evidence gathering its workflow's diagnosis uses (`AnalysisRecordActivities.diagnose`).
 
 The analyzer is the same `build_analyzer(settings.ai)` the worker uses (Claude when a key is
 set, the local analyzer otherwise, saying which answered); built once per app on first use.
@@ -21,11 +21,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import ConfigDict, Field, field_validator
 
+from activities.analysis_record import AnalysisRecordActivities
 from activities.llm.fallback import build_analyzer
+from activities.llm.prometheus import build_alert_metrics
 from api.auth import require
-from infra.db.repositories import alerts as alert_repo
 from infra.db.repositories import changes as repo
 from infra.db.repositories import incidents as incident_repo
+from workflows.analysis_flow import MAX_FINGERPRINTS, AnalysisTask
 from workflows.domain.analysis import (
     AnalysisBundle,
     ChangeEvent,
@@ -33,7 +35,6 @@ from workflows.domain.analysis import (
     Diagnosis,
     LogLine,
     MetricSeries,
-    ObservedAlert,
 )
 from workflows.domain.base import Actor, Severity, Strict
 from workflows.domain.redaction import redact
@@ -164,29 +165,27 @@ async def attachments(ref: str, request: Request, _: Admin):
 
 
 @router.post("/incidents/{ref}/analyze", summary="Diagnose an incident from its evidence",
-             description="Uses the incident's alerts, attached logs and metrics, and changes on "
-                         "its services in the two hours before it opened.",
+             description="Exactly what the incident's own diagnosis gathers: its alerts, attached "
+                         "logs and metrics, changes on its services and their dependencies, "
+                         "similar past incidents and, when configured, Prometheus series.",
              response_model=Diagnosis)
 async def analyze_incident(ref: str, request: Request, _: Admin):
     incident = await _incident(request, ref)
-    bundle = await asyncio.to_thread(_incident_bundle, request.app.state.lim.engine, incident)
-    bundle = await _with_stored_changes(request, bundle,
-                                        since=incident["opened_at"] - CHANGE_LOOKBACK)
-    req = DiagnoseRequest(incident_id=incident["id"], title=incident["title"],
-                          service=incident["service"], bundle=bundle)
-    return await (await _analyzer(request)).diagnose(req)
+    members = await asyncio.to_thread(incident_repo.members, request.app.state.lim.engine,
+                                      incident["id"])
+    task = AnalysisTask(incident_id=incident["id"], title=incident["title"],
+                        service=incident["service"] or "", severity=Severity(incident["severity"]),
+                        fingerprints=sorted(m["fingerprint"] for m in members)[:MAX_FINGERPRINTS],
+                        opened_at=incident["opened_at"], at=datetime.now(UTC))
+    return await (await _evidence(request)).diagnose(task)
 
 
-def _incident_bundle(engine, incident: dict) -> AnalysisBundle:
-    members = incident_repo.members(engine, incident["id"])
-    rows = alert_repo.alerts_for(engine, [m["fingerprint"] for m in members],
-                                 incident["opened_at"])
-    alerts = [ObservedAlert(title=a["title"], service=a["service"],
-                            severity=Severity(a["severity"]), starts_at=a["starts_at"],
-                            description=a["description"], labels=a["labels"], ref=a["id"])
-              for a in rows]
-    logs, metrics = [], []
-    for attachment in repo.attachments_for(engine, incident["id"]):
-        logs += [LogLine.model_validate(line) for line in attachment["logs"]]
-        metrics += [MetricSeries.model_validate(series) for series in attachment["metrics"]]
-    return AnalysisBundle(alerts=alerts, logs=logs, metrics=metrics, now=datetime.now(UTC))
+async def _evidence(request: Request) -> AnalysisRecordActivities:
+    """The worker's own evidence gathering (same code, same sources), built once per app."""
+    app_state = request.app.state
+    if getattr(app_state, "lim_evidence", None) is None:
+        settings = app_state.lim.settings
+        app_state.lim_evidence = AnalysisRecordActivities(
+            app_state.lim.engine, await _analyzer(request),
+            metrics=build_alert_metrics(settings.ai))
+    return app_state.lim_evidence
