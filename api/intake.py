@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 Router = Callable[[Alert], RouteDecision]
 MAX_GROUP = 5_000  # alerts per transaction: bounds commit latency under a flood
 ROUTE_CACHE_SIZE = 50_000
+# Entries hold their alert alive: bounded like the sources' memo (api.ingest.memo), ~4 KB each.
+INSTANCE_CACHE_SIZE = 20_000
 
 
 @dataclass
@@ -95,7 +97,7 @@ class AlertIntake:
             decision = self._router(alert)
             route = self._routes[cache_key] = (decision, dedup_key(alert, decision.group_by))
         routed = repo.Routed(alert=alert, route=route[0], dedup_key=route[1], key_id=key_id)
-        if len(self._by_instance) >= ROUTE_CACHE_SIZE:
+        if len(self._by_instance) >= INSTANCE_CACHE_SIZE:
             self._by_instance = {}
         self._by_instance[id(alert)] = routed
         return routed
