@@ -4,10 +4,11 @@ Temporal's SDK can abort at interpreter exit (sdk-python#300) after all tests pa
 directly keeps CI's verdict equal to pytest's. An empty collection (exit 5) is a failure here:
 this project always has tests, so collecting none means something is broken.
 
-With no arguments the suite runs as two pytest processes, each with its own time-skipping test
-server: the workflow tests, and everything else. Sharing one server, the API tests' incidents
-(still open, with timers) could stall time-skipping in the workflow tests (`env.sleep` timing
-out); a process per package keeps each server's workload to the tests that own it.
+With no arguments the suite runs as three pytest processes, each with its own time-skipping test
+server: everything but the workflow tests, the workflow tests, and the escalation-ladder tests.
+Sharing one server, earlier tests' incidents (still open, with timers) wake on every time skip
+of later tests and could stall time-skipping (`env.sleep` timing out); a process per group keeps
+each server's workload to the tests that own it.
 With arguments, one pytest run with exactly those arguments.
 """
 
@@ -19,7 +20,15 @@ import sys
 
 import pytest
 
-GROUPS = [["tests", "--ignore=tests/workflows"], ["tests/workflows"]]
+# The ladder tests sleep hours of virtual time; every incident still open in the same test
+# server wakes on each skip, so they get a server of their own instead of running last in a
+# long session (where a skip stalled under load).
+LADDER = [f"tests/workflows/{name}.py" for name in (
+    "test_escalation_ladder", "test_escalation_commands", "test_fallback_order",
+    "test_paging_delivery")]
+GROUPS = [["tests", "--ignore=tests/workflows"],
+          ["tests/workflows", *(f"--ignore={path}" for path in LADDER)],
+          LADDER]
 
 
 def run_pytest(args: list[str]) -> int:
