@@ -17,7 +17,14 @@ from api.intake import AlertIntake
 from api.metrics import ApiMetrics, RequestCounter
 from api.metrics import router as metrics_router
 from api.routes import (
-    analysis, analysis_results, config, deliveries, health, incidents, ingest, oncall_health,
+    analysis,
+    analysis_results,
+    config,
+    deliveries,
+    health,
+    incidents,
+    ingest,
+    oncall_health,
     schedules,
 )
 from api.routing import ConfiguredRouter
@@ -100,7 +107,7 @@ async def _dispatch_forever(state: AppState) -> None:
             await state.dispatcher.run_forever(state.stopping)
         except asyncio.CancelledError:
             raise
-        except Exception as err:  # boundary: visible in /readyz and stats, then retried
+        except Exception as err:  # noqa: BLE001 - boundary: visible in /readyz and stats, then retried
             log.warning("outbox dispatcher stopped (%s); restarting in 2 s", err)
             if state.dispatcher is not None:
                 state.dispatcher.last_error = f"{type(err).__name__}: {err}"

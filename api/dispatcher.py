@@ -27,7 +27,10 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.common import (
-    SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
 )
 
 from api.correlation import DispatchCorrelator, Target
@@ -158,7 +161,7 @@ class OutboxDispatcher:
                     static_summary=f"{first.title} ({key})",
                 )
                 return True
-            except Exception as err:  # boundary: recorded on the rows and retried later
+            except Exception as err:  # noqa: BLE001 - boundary: recorded on the rows and retried later
                 self.last_error = f"{type(err).__name__}: {err}"
                 log.warning("signal-with-start for %s failed: %s", key, self.last_error)
                 await asyncio.to_thread(repo.mark_failed, self._engine, [r["id"] for r in rows],

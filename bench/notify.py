@@ -32,9 +32,9 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.stack import running_stack  # noqa: E402  (reuses the e2e harness)
-from tests.vendors.slack import SlackServer  # noqa: E402
-from tests.vendors.webhook import WebhookReceiver  # noqa: E402
+from tests.e2e.stack import running_stack
+from tests.vendors.slack import SlackServer
+from tests.vendors.webhook import WebhookReceiver
 
 SECRET = "whsec-bench"
 WAIT_FOR_PAGE_S = 90.0

@@ -6,7 +6,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from workflows.search import SEARCH_ATTRIBUTES  # noqa: F401  (re-exported for the edges)
+from workflows.search import SEARCH_ATTRIBUTES
 
 
 async def connect(address: str, namespace: str = "default", runtime: Runtime | None = None) -> Client:
@@ -31,7 +31,6 @@ async def register_search_attributes(client: Client) -> None:
         AddSearchAttributesRequest,
         ListSearchAttributesRequest,
     )
-
     from temporalio.service import RPCError, RPCStatusCode
 
     try:

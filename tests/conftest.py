@@ -85,7 +85,7 @@ def postgres_server_url() -> str:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         engine.dispose()
-    except Exception as err:  # boundary: turned into skip/fail with the reason
+    except Exception as err:  # noqa: BLE001 - boundary: turned into skip/fail with the reason
         missing(f"PostgreSQL not reachable at {POSTGRES_URL}: {err.__class__.__name__}")
     return POSTGRES_URL
 

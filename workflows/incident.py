@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         tell_symptoms,
     )
     from workflows.domain.base import Actor
-    from workflows.queued_commands import QUEUED_COMMAND_SIGNAL, resolve_queued
     from workflows.domain.incident_rules import Happening, apply_alerts, open_incident, transition
     from workflows.domain.incidents import (
         Acknowledge,
@@ -52,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.timeline import EventKind, RecordIncident, TimelineEvent
     from workflows.escalation_flow import EscalationFlow
     from workflows.paging import Pager
+    from workflows.queued_commands import QUEUED_COMMAND_SIGNAL, resolve_queued
     from workflows.search import MEMO_TITLE, SA_ENV, SA_SERVICE, SA_SEVERITY, SA_STATUS
 
 HANDLED_IDS_KEPT = 200

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine

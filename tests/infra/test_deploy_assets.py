@@ -17,13 +17,12 @@ import typing
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import missing
 import yaml
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
 from infra.settings import Settings
+from tests.conftest import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "infra" / "deploy"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from workflows.domain.alerts import AlertStatus
 from workflows.domain.base import SYSTEM, Actor, Frozen, Severity
 from workflows.domain.incidents import AlertBatch, AlertChange, IncidentState, Member, RouteDecision
@@ -21,7 +23,7 @@ class Happening(Frozen):
     kind: EventKind
     summary: str
     actor: Actor = SYSTEM
-    details: dict[str, str] = {}
+    details: dict[str, str] = Field(default_factory=dict)
 
 
 def open_incident(

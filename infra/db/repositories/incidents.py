@@ -39,17 +39,17 @@ def project(engine: Engine, rec: RecordIncident, now: datetime) -> int:
 
 
 def _row_values(workflow_id: str, s: IncidentState, now: datetime) -> dict:
-    return dict(
-        id=s.incident_id, workflow_id=workflow_id, dedup_key=s.dedup_key, title=s.title,
-        status=s.status.value, severity=s.severity.value, service=s.service, env=s.env,
-        team=s.route.team, route_id=s.route.route_id, opened_at=s.opened_at,
-        acknowledged_at=s.acknowledged_at,
-        acknowledged_by=s.acknowledged_by.label if s.acknowledged_by else "",
-        resolved_at=s.resolved_at, resolved_by=s.resolved_by.label if s.resolved_by else "",
-        updated_at=now, version=s.version, alert_count=s.alert_count,
-        firing_count=s.firing_count, repeat_count=s.repeat_count,
-        category=s.analysis.category, exhausted=s.escalation.exhausted, extra=_extra(s),
-    )
+    return {
+        "id": s.incident_id, "workflow_id": workflow_id, "dedup_key": s.dedup_key, "title": s.title,
+        "status": s.status.value, "severity": s.severity.value, "service": s.service, "env": s.env,
+        "team": s.route.team, "route_id": s.route.route_id, "opened_at": s.opened_at,
+        "acknowledged_at": s.acknowledged_at,
+        "acknowledged_by": s.acknowledged_by.label if s.acknowledged_by else "",
+        "resolved_at": s.resolved_at, "resolved_by": s.resolved_by.label if s.resolved_by else "",
+        "updated_at": now, "version": s.version, "alert_count": s.alert_count,
+        "firing_count": s.firing_count, "repeat_count": s.repeat_count,
+        "category": s.analysis.category, "exhausted": s.escalation.exhausted, "extra": _extra(s),
+    }
 
 
 def _extra(s: IncidentState) -> dict:
@@ -73,8 +73,8 @@ def _iso(moment: datetime | None) -> str | None:
 def _project_members(conn, s: IncidentState) -> None:
     if not s.members:
         return
-    rows = [dict(incident_id=s.incident_id, fingerprint=m.fingerprint, status=m.status.value,
-                 title=m.title, severity=m.severity.value) for m in s.members.values()]
+    rows = [{"incident_id": s.incident_id, "fingerprint": m.fingerprint, "status": m.status.value,
+                 "title": m.title, "severity": m.severity.value} for m in s.members.values()]
     ins = insert_for(conn, MEMBERS)
     conn.execute(ins.on_conflict_do_update(
         index_elements=["incident_id", "fingerprint"],
@@ -83,9 +83,9 @@ def _project_members(conn, s: IncidentState) -> None:
 
 
 def _event_values(incident_id: str, e) -> dict:
-    return dict(incident_id=incident_id, seq=e.seq, at=e.at, kind=e.kind.value,
-                actor_kind=e.actor.kind.value, actor_id=e.actor.id, actor_name=e.actor.name,
-                summary=e.summary, details=e.details)
+    return {"incident_id": incident_id, "seq": e.seq, "at": e.at, "kind": e.kind.value,
+                "actor_kind": e.actor.kind.value, "actor_id": e.actor.id, "actor_name": e.actor.name,
+                "summary": e.summary, "details": e.details}
 
 
 def find(engine: Engine, ref: str) -> dict | None:

@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.conftest import missing
-
 from api.ingest.base import IngestLimits, ParsedBatch
 from api.ingest.sources.alertmanager import AlertmanagerSource
+from tests.conftest import missing
 from workflows.domain.alerts import AlertStatus, fingerprint_of
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
