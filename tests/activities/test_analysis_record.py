@@ -11,7 +11,7 @@ from activities.llm.fallback import LocalEngine
 from infra.db.repositories import analysis as analysis_repo
 from infra.db.repositories import changes as change_repo
 from infra.db.repositories import incidents as incident_repo
-from infra.db.tables.core import AlertRow
+from infra.db.tables.core import AlertCounterRow, AlertRow
 from workflows.analysis_flow import AnalysisRecord, AnalysisTask
 from workflows.domain.analysis import ChangeEvent, Classification, IncidentFacts
 from workflows.domain.base import Severity
@@ -36,7 +36,9 @@ def add_alert(engine, alert_id: str, fp: str, service: str = "orders-api") -> No
             title="HTTP 5xx ratio above 5%", description="checkout errors", service=service,
             labels={"alertname": "High5xx", "severity": "critical"}, annotations={}, env="prod",
             severity="critical", team="", model_id="", metric_type="", starts_at=T0,
-            generator_url="", received_at=T0, last_received_at=T0, occurrences=1, key_id=""))
+            generator_url="", received_at=T0, key_id=""))
+        conn.execute(AlertCounterRow.__table__.insert().values(
+            alert_id=alert_id, occurrences=1, last_received_at=T0))
 
 
 def task(**extra) -> AnalysisTask:

@@ -2,7 +2,8 @@
 
 Called by the group-commit writer with every alert accepted since the last commit; does the
 identity lookup, alert upserts, outbox rows and counters in one transaction so that either an
-alert and its outbox row are both durable or neither is.
+alert and its outbox row are both durable or neither is. An occurrence's wide row (labels,
+annotations) is written once; its repeats only update its narrow `alert_counters` row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from infra.db.tables.core import (
-    AlertIdentityRow, AlertRow, IngestCounterRow, IngestRequestRow, OutboxRow,
+    AlertCounterRow, AlertIdentityRow, AlertRow, IngestCounterRow, IngestRequestRow, OutboxRow,
 )
 from infra.db.upsert import insert_for
 from workflows.domain.alerts import Alert, AlertStatus
@@ -23,6 +24,7 @@ from workflows.domain.grouping import IdentityState, materiality
 from workflows.domain.incidents import AlertChange, RouteDecision
 
 ALERTS = AlertRow.__table__
+ALERT_COUNTS = AlertCounterRow.__table__
 IDENTITIES = AlertIdentityRow.__table__
 OUTBOX = OutboxRow.__table__
 COUNTERS = IngestCounterRow.__table__
@@ -63,8 +65,8 @@ def store(engine: Engine, items: list[Routed], now: datetime, refresh_after: tim
 class KnownAlerts:
     """Occurrence ids this process has seen committed, so a storm's repeats skip the
     `SELECT ... WHERE id IN` and go straight to the count bump. Nothing deletes occurrences
-    today; should something start to, the bump's row count notices and the ids are looked up
-    again. Bounded by clearing when full."""
+    today; should something start to, the bump's row count notices (deleting an occurrence
+    cascades to its counter) and the ids are looked up again. Bounded by clearing when full."""
 
     def __init__(self, size: int = 200_000) -> None:
         self._size = size
@@ -134,8 +136,8 @@ def _why(item: Routed, reason: str) -> str:
 
 def _upsert_alerts(conn: Connection, items: list[Routed], now: datetime,
                    known: KnownAlerts) -> list[str]:
-    """Insert new occurrences; for known ones only bump the count (no label payload to encode:
-    in a storm most alerts are repeats). Returns the ids now stored."""
+    """Insert new occurrences; for known ones only bump the narrow counter row (no label payload
+    to encode or rewrite: in a storm most alerts are repeats). Returns the ids now stored."""
     counts: dict[str, int] = {}
     first: dict[str, Routed] = {}
     for item in items:
@@ -150,15 +152,19 @@ def _upsert_alerts(conn: Connection, items: list[Routed], now: datetime,
     existing = _existing(conn, unknown) if unknown else set()
     if existing:
         _bump_alerts(conn, list(existing), counts, now)
-    fresh = [_alert_row(first[i], counts[i], now) for i in unknown if i not in existing]
+    fresh = [i for i in unknown if i not in existing]
     if fresh:
-        # Another replica may insert the same occurrence meanwhile: then count it as a repeat.
-        _executemany(conn, "alert_upsert", fresh)
+        # Another replica may insert the same occurrence meanwhile: the insert then does
+        # nothing and the counter upsert counts it as a repeat.
+        _executemany(conn, "alert_insert", [_alert_row(first[i], now) for i in fresh])
+        _executemany(conn, "count_upsert", [{"alert_id": i, "occurrences": counts[i],
+                                             "last_received_at": now} for i in fresh])
     return list(counts)
 
 
 def _existing(conn: Connection, ids: list[str]) -> set[str]:
-    return {row[0] for row in _select_in(conn, "alerts", (ALERTS.c.id,), ids)}
+    """Ids with a counter: every stored occurrence has one (written with it, deleted with it)."""
+    return {row[0] for row in _select_in(conn, "alert_counts", (ALERT_COUNTS.c.alert_id,), ids)}
 
 
 def _bump_alerts(conn: Connection, ids: list[str], counts: dict[str, int], now: datetime) -> int:
@@ -166,15 +172,14 @@ def _bump_alerts(conn: Connection, ids: list[str], counts: dict[str, int], now: 
     return _executemany(conn, "alert_bump", [{"k": i, "n": counts[i], "t": now} for i in ids])
 
 
-def _alert_row(item: Routed, count: int, now: datetime) -> dict:
+def _alert_row(item: Routed, now: datetime) -> dict:
     a, t = item.alert, item.alert.tags
     return dict(
         id=a.id, fingerprint=a.fingerprint, dedup_key=item.dedup_key, source=a.source,
         status=a.status.value, title=a.title, description=a.description, labels=a.labels,
         annotations=a.annotations, service=t.service, env=t.env, severity=t.severity.value,
         team=t.team, model_id=t.model_id, metric_type=t.metric_type, starts_at=a.starts_at,
-        ends_at=a.ends_at, generator_url=a.generator_url, received_at=now, last_received_at=now,
-        occurrences=count, key_id=item.key_id)
+        ends_at=a.ends_at, generator_url=a.generator_url, received_at=now, key_id=item.key_id)
 
 
 # ---- the hot statements, compiled once per dialect ------------------------------------------
@@ -182,13 +187,15 @@ def _alert_row(item: Routed, count: int, now: datetime) -> dict:
 
 def _hot_statements(dialect_name: str) -> dict:
     module = postgresql if dialect_name == "postgresql" else sqlite
-    alerts, identities = module.insert(ALERTS), module.insert(IDENTITIES)
+    counts, identities = module.insert(ALERT_COUNTS), module.insert(IDENTITIES)
     return {
-        "alert_bump": update(ALERTS).where(ALERTS.c.id == bindparam("k")).values(
-            occurrences=ALERTS.c.occurrences + bindparam("n"), last_received_at=bindparam("t")),
-        "alert_upsert": alerts.on_conflict_do_update(index_elements=["id"], set_={
-            "occurrences": ALERTS.c.occurrences + alerts.excluded.occurrences,
-            "last_received_at": alerts.excluded.last_received_at}),
+        "alert_bump": update(ALERT_COUNTS).where(ALERT_COUNTS.c.alert_id == bindparam("k")).values(
+            occurrences=ALERT_COUNTS.c.occurrences + bindparam("n"),
+            last_received_at=bindparam("t")),
+        "alert_insert": module.insert(ALERTS).on_conflict_do_nothing(index_elements=["id"]),
+        "count_upsert": counts.on_conflict_do_update(index_elements=["alert_id"], set_={
+            "occurrences": ALERT_COUNTS.c.occurrences + counts.excluded.occurrences,
+            "last_received_at": counts.excluded.last_received_at}),
         "identity_upsert": identities.on_conflict_do_update(index_elements=["fingerprint"], set_={
             c: identities.excluded[c] for c in ("dedup_key", "status", "severity", "title",
                                                  "last_alert_id", "last_seen_at")}),
@@ -310,9 +317,14 @@ def lookup(engine: Engine, ids: list[str]) -> set[str]:
     return found
 
 
+# An occurrence as readers see it: its row plus how often and when last it was received.
+_WITH_COUNTS = select(ALERTS, ALERT_COUNTS.c.occurrences, ALERT_COUNTS.c.last_received_at) \
+    .join(ALERT_COUNTS, ALERT_COUNTS.c.alert_id == ALERTS.c.id)
+
+
 def get_alert(engine: Engine, alert_id: str) -> dict | None:
     with engine.connect() as conn:
-        row = conn.execute(select(ALERTS).where(ALERTS.c.id == alert_id)).mappings().first()
+        row = conn.execute(_WITH_COUNTS.where(ALERTS.c.id == alert_id)).mappings().first()
     return dict(row) if row else None
 
 
@@ -321,8 +333,8 @@ def alerts_for(engine: Engine, fingerprints: list[str], since: datetime, limit: 
     was received moments before the workflow stamped the incident open)."""
     since = _aware(since) - timedelta(minutes=10)
     with engine.connect() as conn:
-        rows = conn.execute(select(ALERTS).where(ALERTS.c.fingerprint.in_(fingerprints),
-                                                 ALERTS.c.last_received_at >= since)
+        rows = conn.execute(_WITH_COUNTS.where(ALERTS.c.fingerprint.in_(fingerprints),
+                                               ALERT_COUNTS.c.last_received_at >= since)
                             .order_by(ALERTS.c.received_at.desc()).limit(limit)).mappings().all()
     return [dict(r) for r in rows]
 

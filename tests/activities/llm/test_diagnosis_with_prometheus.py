@@ -20,7 +20,7 @@ from activities.analysis_record import AnalysisRecordActivities
 from activities.llm.fallback import build_analyzer, build_local_engine
 from activities.llm.prometheus import AlertMetrics, PrometheusClient, build_alert_metrics
 from infra.db.engine import make_engine
-from infra.db.tables.core import AlertRow
+from infra.db.tables.core import AlertCounterRow, AlertRow
 from infra.settings.ai import AiSettings
 from tests.activities.llm.conftest import ALERT_QUERY, FakePrometheus, free_port
 from tests.vendors.anthropic_server import API_KEY, AnthropicServer
@@ -51,7 +51,9 @@ def store_alert(engine, starts_at: datetime, generator_url: str) -> None:
             service="checkout", labels={"alertname": "CheckoutErrorsHigh"}, annotations={},
             env="prod", severity="high", team="", model_id="", metric_type="",
             starts_at=starts_at, generator_url=generator_url, received_at=starts_at,
-            last_received_at=starts_at, occurrences=1, key_id=""))
+            key_id=""))
+        conn.execute(AlertCounterRow.__table__.insert().values(
+            alert_id="a1", occurrences=1, last_received_at=starts_at))
 
 
 def incident(opened_at: datetime, at: datetime) -> AnalysisTask:

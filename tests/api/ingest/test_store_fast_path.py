@@ -9,13 +9,14 @@ from sqlalchemy import delete, select
 
 from infra.db.engine import make_engine
 from infra.db.repositories import alerts as repo
-from infra.db.tables.core import AlertIdentityRow, AlertRow
+from infra.db.tables.core import AlertCounterRow, AlertIdentityRow, AlertRow
 from workflows.domain.alerts import Alert, AlertStatus, AlertTags, fingerprint_of, occurrence_id
 from workflows.domain.incidents import RouteDecision
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
 ALERTS = AlertRow.__table__
+COUNTS = AlertCounterRow.__table__
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def routed(instance: str, status=AlertStatus.FIRING) -> repo.Routed:
 
 def occurrences(db) -> dict[str, int]:
     with db.connect() as conn:
-        return dict(conn.execute(select(ALERTS.c.id, ALERTS.c.occurrences)).all())
+        return dict(conn.execute(select(COUNTS.c.alert_id, COUNTS.c.occurrences)).all())
 
 
 def test_remembered_repeats_are_counted(db):
@@ -55,9 +56,10 @@ def test_a_remembered_occurrence_that_vanished_is_stored_again(db):
     known = repo.KnownAlerts()
     a, b = routed("a"), routed("b")
     repo.store(db, [a, b], NOW, WINDOW, known)
-    with db.begin() as conn:
+    with db.begin() as conn:  # its counter goes with it (foreign key, on both databases)
         conn.execute(delete(ALERTS).where(ALERTS.c.id == a.alert.id))
     repo.store(db, [a, b], NOW, WINDOW, known)
+    assert repo.get_alert(db, a.alert.id)["labels"] == a.alert.labels
     assert occurrences(db) == {a.alert.id: 1, b.alert.id: 2}
 
 
