@@ -205,6 +205,10 @@ class Paging:
         first = AlertChange(alert_id=f"{key}-a1", fingerprint=f"{key}-fp", title=f"Latency {key}",
                             status=AlertStatus.FIRING, severity=severity, service="inference-api",
                             env="prod", at=await self.now(), reason="test")
+        return await self.open_with(key, route, first)
+
+    async def open_with(self, key: str, route: RouteDecision, first: AlertChange) -> Opened:
+        """Open incident `key` on `route` with alert `first`; resolved at teardown."""
         handle = await self.env.client.start_workflow(
             IncidentWorkflow.run, IncidentInput(dedup_key=key, route=route),
             id=f"incident-{key}", task_queue=self.queue, start_signal="alerts",

@@ -6,15 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from tests.workflows.conftest import Opened, _opened_state, ladder_config, person
+from tests.workflows.conftest import Opened, ladder_config, person
 from workflows.cascade_links import LINK_SIGNAL
 from workflows.domain.alerts import AlertStatus
 from workflows.domain.base import Severity
 from workflows.domain.config import NotificationRule
 from workflows.domain.incidents import (
-    AlertBatch,
     AlertChange,
-    IncidentInput,
     LinkToRoot,
     RouteDecision,
 )
@@ -32,14 +30,7 @@ async def open_root(paging, *symptoms: str) -> Opened:
     first = AlertChange(alert_id="al_root", fingerprint=f"{key}-fp", title="PostgresqlDown",
                         status=AlertStatus.FIRING, severity=Severity.HIGH, service="orders-db",
                         env="prod", at=await paging.now(), reason=WHY)
-    handle = await paging.env.client.start_workflow(
-        IncidentWorkflow.run, IncidentInput(dedup_key=key, route=route),
-        id=f"incident-{key}", task_queue=paging.queue, start_signal="alerts",
-        start_signal_args=[AlertBatch(changes=[first])])
-    state = await _opened_state(handle)
-    root = Opened(handle=handle, incident_id=state.incident_id, t0=state.opened_at)
-    paging._opened.append(root)  # resolved at teardown like the harness's own incidents
-    return root
+    return await paging.open_with(key, route, first)
 
 
 async def test_a_root_opening_after_its_symptom_stops_the_symptoms_escalation(paging):
