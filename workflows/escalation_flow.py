@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.base import Frozen, Severity
     from workflows.domain.config import EscalationPolicy, Target, User
     from workflows.domain.escalation import (
+        PendingPage,
         PlannedStep,
         SeverityAdjustments,
         contact_plan,
@@ -38,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
 
 # When the on-call configuration cannot be read, try the step again after this long.
 SNAPSHOT_RETRY_AFTER = timedelta(minutes=1)
+# Runs recorded before pending personal-rule pages were carried over replay without it.
+CARRY_PAGES_PATCH = "carry-pending-pages"
 
 
 class OncallRequest(Frozen):
@@ -87,6 +90,7 @@ class EscalationFlow:
         self._wake = 0  # bumped by commands so a waiting timer re-plans
         self._stopping = False
         self._tasks: list[asyncio.Task] = []
+        self._pages: list[tuple[PendingPage, list]] = []  # each page and its contacts still to go
 
     # ---- lifecycle, called by the workflow ------------------------------------------------
 
@@ -106,9 +110,30 @@ class EscalationFlow:
             await self._advance()
 
     async def stop(self) -> None:
-        """End the ladder and every pending page (before close or continue-as-new)."""
+        """End the ladder and every pending page (before the workflow closes)."""
         self._stopping = True
         await asyncio.gather(*self._tasks)
+
+    async def hand_over(self) -> None:
+        """Stop for continue-as-new, keeping pages still waiting on a personal-rule delay in
+        `EscalationProgress.pending_pages`, so the next run sends them when they fall due."""
+        await self.stop()
+        if not workflow.patched(CARRY_PAGES_PATCH):
+            return
+        incident = self._host.incident()
+        waiting = [page.model_copy(update={"contacts": list(rest)}) for page, rest in self._pages
+                   if rest and (incident.status.is_open if not page.stop_on_ack
+                                else self._still_paging())]
+        self._save(self._progress.model_copy(update={"pending_pages": waiting}))
+
+    def resume_pages(self) -> None:
+        """Send, in this run, what the previous run handed over (see `hand_over`)."""
+        pending = self._progress.pending_pages
+        if not pending:
+            return
+        self._save(self._progress.model_copy(update={"pending_pages": []}))
+        for page in pending:
+            self._start_page(page)
 
     @property
     def enabled(self) -> bool:
@@ -235,17 +260,27 @@ class EscalationFlow:
         severity = self._host.incident().severity
         now = workflow.now()
         self._pager.link_base = snapshot.link_base
-        stopped = self._page_stopped if stop_on_ack else self._incident_over
         for user in people:
             contacts = contact_plan(user, severity, now, snapshot.adjustments)
-            self._spawn(self._pager.page(user, contacts, point, stopped))
+            self._start_page(PendingPage(user=user, contacts=contacts, point=point, started=now,
+                                         stop_on_ack=stop_on_ack))
+
+    def _start_page(self, page: PendingPage) -> None:
+        rest = list(page.contacts)  # emptied by the pager as each contact is attempted
+        self._pages = [(p, r) for p, r in self._pages if r] + [(page, rest)]
+        stopped = self._page_stopped if page.stop_on_ack else self._incident_over
+        self._spawn(self._pager.page(page.user, page.contacts, page.point, stopped,
+                                     started=page.started, remaining=rest))
 
     def _page_stopped(self) -> bool:
+        return self._stopping or not self._still_paging()
+
+    def _still_paging(self) -> bool:
         p = self._progress
         snoozed = p.snoozed_until is not None and workflow.now() < p.snoozed_until
         # `not enabled`: a root incident adopted this one mid-page (`link_to_root`).
-        return (self._stopping or snoozed or not self.enabled
-                or self._host.incident().status is not IncidentStatus.TRIGGERED)
+        return (not snoozed and self.enabled
+                and self._host.incident().status is IncidentStatus.TRIGGERED)
 
     def _incident_over(self) -> bool:
         return self._stopping or not self._host.incident().status.is_open

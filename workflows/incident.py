@@ -89,7 +89,7 @@ class IncidentWorkflow:
             if self._state.status is IncidentStatus.RESOLVED and await self._flap_window_passed():
                 break
             if self._history_too_long():
-                await self._finish_background()
+                await self._finish_background(handing_over=True)
                 await self._drain_handlers()
                 workflow.continue_as_new(self._carry_over())
             if self._state.status.is_open:
@@ -118,15 +118,17 @@ class IncidentWorkflow:
         """The ladder climbs in the background; a fresh incident also starts its analysis."""
         if self._state.escalation.round == 0:
             self._escalation.start_round()
+        self._escalation.resume_pages()  # pages a previous run handed over at continue-as-new
         self._ladder = asyncio.create_task(self._escalation.run())
         if fresh:
             self._spawn(self._analyze(self._analysis.on_opened))
         if adopts(self._state, fresh):  # a root that opened after its symptoms silences them
             self._spawn(tell_symptoms(self._state, self.record))
 
-    async def _finish_background(self) -> None:
-        """Stop the ladder and pending pages, and wait for every background task."""
-        await self._escalation.stop()
+    async def _finish_background(self, handing_over: bool = False) -> None:
+        """Stop the ladder and pending pages (kept for the next run when `handing_over`), and
+        wait for every background task."""
+        await (self._escalation.hand_over() if handing_over else self._escalation.stop())
         if self._ladder is not None:
             await self._ladder
         while self._background:

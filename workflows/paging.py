@@ -29,7 +29,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows import side_effects as fx
     from workflows.domain.base import Frozen, Severity
     from workflows.domain.config import ContactKind, ContactMethod, User
-    from workflows.domain.escalation import PlannedContact, idempotency_key
+    from workflows.domain.escalation import (  # PagePoint: re-exported for the flows
+        PagePoint,
+        PlannedContact,
+        idempotency_key,
+    )
     from workflows.domain.incidents import EscalationProgress, IncidentState, RouteDecision
     from workflows.domain.notifications import (
         ContactTarget,
@@ -74,15 +78,6 @@ class RaisePageNotDelivered(Frozen):
     at: datetime
 
 
-class PagePoint(Frozen):
-    """Where in the ladder a page belongs: it names the idempotency key and the timeline text."""
-
-    key_base: str
-    cycle: int
-    step: int
-    label: str
-
-
 class IncidentHost(Protocol):
     """What the pager and the ladder need from the workflow that owns them."""
 
@@ -121,9 +116,16 @@ class Pager:
     # ---- pages ---------------------------------------------------------------------------
 
     async def page(self, user: User, contacts: list[PlannedContact], point: PagePoint,
-                   stopped: Callable[[], bool]) -> None:
-        """Reach `user` through `contacts`; pending delays end at once when `stopped()`."""
-        started = workflow.now()
+                   stopped: Callable[[], bool], started: datetime | None = None,
+                   remaining: list[PlannedContact] | None = None) -> None:
+        """Reach `user` through `contacts`; pending delays end at once when `stopped()`.
+
+        `started`: when the step fired (a page resumed after continue-as-new). `remaining`, if
+        given, is kept equal to the contacts not yet attempted, for the carry-over.
+        """
+        started = started or workflow.now()
+        if remaining is not None:
+            remaining[:] = contacts
         for delay, group in groupby(contacts, key=lambda c: c.delay):
             wait = started + delay - workflow.now()
             if wait > timedelta(0):
@@ -134,6 +136,9 @@ class Pager:
                     pass
             if stopped():
                 return
+            group = list(group)
+            if remaining is not None:
+                del remaining[:len(group)]
             methods = [c.method for c in group]
             await asyncio.gather(*(self.deliver(user, m, point, skip=methods) for m in methods))
 

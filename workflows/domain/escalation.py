@@ -94,6 +94,29 @@ class PlannedContact(Frozen):
     delay: timedelta
 
 
+class PagePoint(Frozen):
+    """Where in the ladder a page belongs: it names the idempotency key and the timeline text."""
+
+    key_base: str
+    cycle: int
+    step: int
+    label: str
+
+
+class PendingPage(Frozen):
+    """A page whose later personal-rule contacts had not fired when the run continued-as-new.
+
+    `contacts` are only those still to go, with their delays from `started` (when the step
+    fired), so the next run waits exactly the rest and keeps the same idempotency keys.
+    """
+
+    user: User
+    contacts: list[PlannedContact]
+    point: PagePoint
+    started: datetime
+    stop_on_ack: bool = True
+
+
 def plan_ladder(
     policy: EscalationPolicy,
     severity: Severity,

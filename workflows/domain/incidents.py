@@ -8,6 +8,7 @@ from pydantic import Field
 
 from workflows.domain.alerts import AlertStatus
 from workflows.domain.base import SYSTEM, Actor, Frozen, Severity
+from workflows.domain.escalation import PendingPage
 from workflows.domain.lifecycle import IncidentStatus
 
 
@@ -112,6 +113,8 @@ class EscalationProgress(Frozen):
     reassignments: int = 0
     updates_posted: int = 0
     threads: list[str] = Field(default_factory=list)  # Slack thread refs of delivered pages
+    # Personal-rule contacts still waiting when the run continued-as-new (resumed by the next).
+    pending_pages: list[PendingPage] = Field(default_factory=list)
 
 
 class IncidentState(Frozen):
