@@ -95,7 +95,8 @@ class AlertIntake:
         route = self._routes.get(cache_key)
         if route is None:
             decision = self._router(alert)
-            route = self._routes[cache_key] = (decision, dedup_key(alert, decision.group_by))
+            route = self._routes[cache_key] = (decision, dedup_key(alert, decision.group_by,
+                                                                         decision.split_by_scope))
         routed = repo.Routed(alert=alert, route=route[0], dedup_key=route[1], key_id=key_id)
         if len(self._by_instance) >= INSTANCE_CACHE_SIZE:
             self._by_instance = {}

@@ -184,6 +184,9 @@ class Route(Matchers):
     escalation_policy: str = ""
     group_by: list[str] = Field(default_factory=lambda: list(DEFAULT_GROUP_BY))
     auto_resolve: bool = True
+    # false: one incident across clusters/regions/envs, for alerts that are one problem wherever
+    # they fire (a shared certificate, a global quota). See `workflows.domain.grouping`.
+    split_by_scope: bool = True
     continue_: bool = Field(default=False, alias="continue")
     # Order of contact-method kinds tried when a page fails, for incidents of this route
     # (a person's own `fallback_chain` wins); empty: Slack → email → webhook.

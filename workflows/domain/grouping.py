@@ -35,18 +35,20 @@ MAX_READABLE = 120
 SCOPE_LABELS = ("env", "cluster", "region")
 
 
-def dedup_key(alert: Alert, group_by: list[str]) -> str:
+def dedup_key(alert: Alert, group_by: list[str], split_by_scope: bool = True) -> str:
     """`alertname.service.env`-style key of the alert under `group_by` (missing labels are `-`),
-    followed by `name=value` for each scope label the alert carries outside `group_by`."""
-    return key_of(lambda name: alert_value(alert, name), group_by)
+    followed by `name=value` for each scope label the alert carries outside `group_by` (unless
+    its route says `split_by_scope: false`: one problem wherever it fires)."""
+    return key_of(lambda name: alert_value(alert, name), group_by, split_by_scope)
 
 
-def key_of(value: Callable[[str], str], group_by: list[str] | tuple[str, ...]) -> str:
+def key_of(value: Callable[[str], str], group_by: list[str] | tuple[str, ...],
+           split_by_scope: bool = True) -> str:
     """The dedup key from a label lookup (`value(name)`, "" or None when absent): see
     `dedup_key`."""
     head = ".".join(_escape(value(name) or "") or "-" for name in group_by)
     scope = [f"{name}={_escape(v)}" for name in SCOPE_LABELS
-             if name not in group_by and (v := value(name) or "")]
+             if split_by_scope and name not in group_by and (v := value(name) or "")]
     tail = "".join(f".{part}" for part in scope)
     if len(head) + len(tail) <= MAX_READABLE:
         return head + tail

@@ -17,6 +17,7 @@ class RouteDecision(Frozen):
 
     route_id: str = "default"
     group_by: list[str] = Field(default_factory=lambda: ["alertname", "service", "env"])
+    split_by_scope: bool = True  # scope labels outside group_by still split (see grouping)
     auto_resolve: bool = True
     fallback_chain: list[str] = Field(default_factory=list)  # contact kinds; empty: the default
     escalation_policy_id: str = ""

@@ -83,6 +83,7 @@ def _decide(
     return RouteDecision(
         route_id=(route.id or f"route-{index + 1}") if route else base.route_id,
         group_by=list(route.group_by) if route else list(base.group_by),
+        split_by_scope=route.split_by_scope if route else base.split_by_scope,
         auto_resolve=route.auto_resolve if route else base.auto_resolve,
         fallback_chain=[k.value for k in route.fallback_chain] if route else [],
         escalation_policy_id=policy,

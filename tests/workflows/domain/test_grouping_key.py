@@ -29,6 +29,13 @@ def test_look_alikes_in_two_clusters_get_two_keys_under_the_default_group_by():
     assert scope_from_key(key("us-1")) == {"cluster": "us-1"}
 
 
+def test_a_route_that_does_not_split_by_scope_keeps_one_key_across_clusters():
+    # A shared certificate expiring is one problem wherever it fires.
+    keys = {dedup_key(alert({"alertname": "CertExpiring", "cluster": c}, service="edge",
+                            env="prod"), DEFAULT, split_by_scope=False) for c in ("eu-1", "us-1")}
+    assert keys == {"CertExpiring.edge.prod"}
+
+
 def test_a_scope_label_already_in_group_by_is_not_repeated():
     labels = {"alertname": "A", "cluster": "eu-1", "region": "west"}
     key = dedup_key(alert(labels, env="prod"), ["alertname", "cluster"])

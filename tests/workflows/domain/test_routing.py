@@ -85,3 +85,9 @@ def test_silence_suppresses_matching_alerts_until_it_expires():
     gpu = alert({"alertname": "GPUMemoryHigh"})
     assert suppressed_by(gpu, NOW, silences=[silence]).endswith("driver rollout")
     assert suppressed_by(gpu, NOW + timedelta(minutes=30), silences=[silence]) == ""
+
+
+def test_a_route_can_keep_one_incident_across_clusters_and_says_so_in_the_decision():
+    routes = [Route(id="certs", match={"alertname": "CertExpiring"}, split_by_scope=False)]
+    assert route_alert(alert({"alertname": "CertExpiring"}), routes).split_by_scope is False
+    assert route_alert(alert({"alertname": "Other"}), routes).split_by_scope is True
