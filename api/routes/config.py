@@ -10,6 +10,7 @@ conditional (412 when someone applied another version meanwhile).
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -30,6 +31,8 @@ from workflows.domain.schedule_model import Schedule
 router = APIRouter(prefix="/api/v1", tags=["configuration"])
 Admin = Annotated[Actor, Depends(require("admin"))]
 IfMatch = Annotated[str, Header(description="Apply only if the current version is this one")]
+# An object edit redone on a newer version when another write won the race (no If-Match).
+EDIT_ATTEMPTS = 5
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -113,10 +116,9 @@ async def _apply(request: Request, doc: ConfigDocument, actor: Actor, what: str,
     changes = diff_configs(base.document if base else ConfigDocument(), doc)
     version = base.version if base else 0
     if not dry_run and (changes or base is None):
-        try:
-            version = await asyncio.to_thread(_store(request).apply, doc, _who(request, actor))
-        except ConfigConflict as err:
-            raise HTTPException(409, f"{err}; read the configuration again and retry") from err
+        # Raises ConfigConflict when another write landed since `base` was read.
+        version = await asyncio.to_thread(_store(request).apply, doc, _who(request, actor),
+                                          version)
         await _refresh_routing(request)
     applied = version != (base.version if base else 0)
     return {"version": version, "applied": applied, "dry_run": dry_run,
@@ -175,36 +177,59 @@ def _mount(col: Collection) -> None:
         if body.id and body.id != item_id:
             raise HTTPException(422, f"id: the body says {body.id!r} but the path says {item_id!r}")
         item = body.model_copy(update={"id": item_id})
-        async with _lock(request):
-            current = await _current(request)
-            _check_precondition(current, if_match)
+        created = False
+
+        async def replace(current: AppliedConfig | None) -> dict:
+            nonlocal created
             items = _items(current and current.document, col)
             index = next((i for i, x in enumerate(items) if x.id == item_id), None)
             created = index is None
             items = [*items, item] if created else [item if i == index else x
                                                     for i, x in enumerate(items)]
             verb = "creating" if created else "replacing"
-            try:
-                answer = await _apply(request, _replace(current and current.document, col, items),
-                                      actor, f"{verb} {col.noun} {item_id!r}", current)
-            except ConfigRefused as refused:
-                return refused.response()
+            return await _apply(request, _replace(current and current.document, col, items),
+                                actor, f"{verb} {col.noun} {item_id!r}", current)
+
+        try:
+            answer = await _edit(request, if_match, replace)
+        except ConfigRefused as refused:
+            return refused.response()
         return {**answer, "created": created, "item": _dump(item)}
 
     @router.delete(f"/{col.path}/{{item_id}}", summary=f"Delete a {col.noun}",
                    description="Refused (422) while anything still refers to it.")
     async def delete_item(item_id: str, request: Request, actor: Admin, if_match: IfMatch = ""):
-        async with _lock(request):
-            current = await _current(request)
-            _check_precondition(current, if_match)
+        async def delete(current: AppliedConfig | None) -> dict:
             items = _items(current and current.document, col)
             _find(items, item_id, col)
             kept = [x for x in items if x.id != item_id]
+            return await _apply(request, _replace(current.document, col, kept), actor,
+                                f"deleting {col.noun} {item_id!r}", current)
+
+        try:
+            return await _edit(request, if_match, delete)
+        except ConfigRefused as refused:
+            return refused.response()
+
+
+async def _edit(request: Request, if_match: str,
+                edit: Callable[[AppliedConfig | None], Awaitable[dict]]) -> dict:
+    """Read, edit one object, apply as a compare-and-swap on the version read.
+
+    Another replica's write landing in between makes the swap fail; without `If-Match` the
+    edit is redone on the new version (it touches one object, so it merges), a few times; with
+    `If-Match` the caller asked for exactly that version, so they get 412.
+    """
+    for _ in range(EDIT_ATTEMPTS):
+        async with _lock(request):
+            current = await _current(request)
+            _check_precondition(current, if_match)
             try:
-                return await _apply(request, _replace(current.document, col, kept), actor,
-                                    f"deleting {col.noun} {item_id!r}", current)
-            except ConfigRefused as refused:
-                return refused.response()
+                return await edit(current)
+            except ConfigConflict as err:
+                if if_match:
+                    raise HTTPException(412, f"If-Match: {err}; read it again and retry") from err
+    raise HTTPException(409, "the configuration kept changing under this edit; retry")
 
 
 def _find(items: list, item_id: str, col: Collection):
@@ -255,6 +280,8 @@ async def put_config(request: Request, actor: Admin, dry_run: bool = False,
             return await _apply(request, doc, actor, "this document", current, dry_run=dry_run)
         except ConfigRefused as refused:  # parse_text checks references too; kept as a guard
             return refused.response()
+        except ConfigConflict as err:  # a whole document is never merged: the caller decides
+            raise HTTPException(409, f"{err}; read the configuration again and retry") from err
 
 
 def _document_problems(problems: list[Problem]) -> JSONResponse:

@@ -68,7 +68,9 @@ def apply_command(engine: Engine, path: str | Path, actor: str, dry_run: bool = 
     elif not changes and current is not None:
         lines.append(f"Version {current.version} stays current.")
     else:
-        version = store.apply(doc, actor)
+        # Based on the version the diff was shown against: someone else's apply in between
+        # fails this one (ConfigConflict) instead of being undone unseen.
+        version = store.apply(doc, actor, based_on=current.version if current else 0)
         lines.append(f"Applied as version {version} by {actor}.")
     return "\n".join(lines)
 

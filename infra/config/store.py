@@ -58,8 +58,13 @@ class ConfigStore:
             ).first()
             return _applied(row) if row else None
 
-    def apply(self, doc: ConfigDocument, actor: str) -> int:
-        """Store `doc` as the new current version and return its number (atomic)."""
+    def apply(self, doc: ConfigDocument, actor: str, based_on: int | None = None) -> int:
+        """Store `doc` as the new current version and return its number (atomic).
+
+        `based_on`: the version `doc` was derived from (0 before the first). If another apply
+        landed since, `ConfigConflict`: a compare-and-swap, so an edit made from a stale read
+        (two API replicas, two people) can never silently undo someone else's change.
+        """
         data = document_json(doc)
         with Session(self._engine) as session:
             latest = session.exec(
@@ -67,7 +72,14 @@ class ConfigStore:
             ).first()
             if latest is not None and latest.document == data:
                 return latest.version
-            version = (session.exec(select(func.max(ConfigVersionRow.version))).one() or 0) + 1
+            current = latest.version if latest is not None else 0
+            if based_on is not None and based_on != current:
+                raise ConfigConflict(f"the configuration moved from version {based_on} to "
+                                     f"{current} meanwhile")
+            # The swap itself: `based_on + 1` is unique, so of two writers that both read the
+            # same version only one insert succeeds, however their reads and writes interleave.
+            version = based_on + 1 if based_on is not None else (
+                session.exec(select(func.max(ConfigVersionRow.version))).one() or 0) + 1
             session.add(ConfigVersionRow(version=version, document=data,
                                          applied_at=self._clock(), applied_by=actor))
             try:

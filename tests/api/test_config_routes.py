@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import yaml
@@ -162,3 +163,21 @@ async def test_a_config_change_reaches_alert_routing_at_once(api):
                   title="t", labels={"service": "web"}, starts_at="2026-01-01T00:00:00Z",
                   tags=AlertTags(service="web"))
     assert api.app.state.lim.router(alert).route_id == "web"
+
+
+async def test_edits_through_two_replicas_at_once_lose_nothing(tmp_path, api_engine):
+    # Two apps on one database are two API replicas: their in-process locks do not see each
+    # other, so only the versioned compare-and-swap keeps both people's edits.
+    from tests.api.conftest import make_settings, running_api
+
+    async with running_api(make_settings(tmp_path), api_engine) as one, \
+            running_api(make_settings(tmp_path), api_engine) as two:
+        users = [{**ANA, "id": f"u{i}", "contact_methods": [
+            {"id": f"u{i}-sms", "kind": "sms", "address": f"+491510000{i:04d}"}]}
+            for i in range(12)]
+        answers = await asyncio.gather(*((one if i % 2 else two).put(f"/api/v1/users/{u['id']}",
+                                                                    json=u)
+                                         for i, u in enumerate(users)))
+        assert [a.status_code for a in answers] == [200] * len(users), [a.text for a in answers]
+        listed = (await one.get("/api/v1/users")).json()["items"]
+    assert sorted(u["id"] for u in listed) == sorted(u["id"] for u in users)

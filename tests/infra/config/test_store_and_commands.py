@@ -8,7 +8,7 @@ from sqlmodel import SQLModel, create_engine
 
 from infra.config.commands import apply_command, check_command, export_command
 from infra.config.loader import ConfigInvalid, load_config_file
-from infra.config.store import ConfigStore
+from infra.config.store import ConfigConflict, ConfigStore
 from infra.db.tables.config import ConfigVersionRow
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "config"
@@ -43,6 +43,14 @@ def test_applying_the_current_document_again_changes_nothing(engine):
     store = ConfigStore(engine)
     doc = load_config_file(EXAMPLE)
     assert store.apply(doc, "ana") == store.apply(doc, "ana") == 1
+
+
+def test_an_apply_based_on_a_stale_version_is_a_conflict_not_a_lost_update(engine):
+    store = ConfigStore(engine)
+    assert store.apply(load_config_file(MINIMAL), "ana", based_on=0) == 1
+    with pytest.raises(ConfigConflict, match="from version 0 to 1"):
+        store.apply(load_config_file(EXAMPLE), "ben", based_on=0)  # ben read before ana wrote
+    assert store.apply(load_config_file(EXAMPLE), "ben", based_on=1) == 2
 
 
 def test_check_command_passes_a_good_file_and_lists_problems_with_lines_for_a_bad_one():
