@@ -1,6 +1,7 @@
-"""Worker-wide guards shared across incidents: a circuit breaker per channel and a rate gate
-per contact address. Both live in the worker process (state is lost on restart, which only
-costs one extra probe or one extra SMS); both take an injected clock so tests move time."""
+"""Guards shared across incidents: a circuit breaker per channel (per worker process: state
+lost on restart only costs one extra probe) and a rate gate per contact address (its window is
+shared by every worker through `SendWindows`, the database in production). Both take an
+injected clock so tests move time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from activities.notify.base import Clock, utcnow
 from workflows.domain.notifications import Notification, RateDecision, rate_decision
@@ -84,38 +86,75 @@ class Breakers:
         return self._by_channel[channel]
 
 
-class ContactRateGate:
-    """At most one message per `window` per address; pages arriving meanwhile are held and
-    ride along in the next message (bundling). The policy itself is the pure
-    `workflows.domain.notifications.rate_decision`."""
+class SendWindows(Protocol):
+    """Where "the last message to this address went out at" lives: a conditional reservation.
 
-    def __init__(self, window: timedelta, clock: Clock = utcnow):
+    `reserve` claims the window for `address` at `now` and returns None, or returns when the
+    current window started (someone sent less than `window` ago). `release` undoes a
+    reservation made at `at` whose message failed.
+    """
+
+    async def reserve(self, address: str, now: datetime, window: timedelta) -> datetime | None: ...
+
+    async def release(self, address: str, at: datetime) -> None: ...
+
+
+class LocalSendWindows:
+    """This process only: enough for one worker and for tests."""
+
+    def __init__(self) -> None:
+        self._last_sent: dict[str, datetime] = {}
+
+    async def reserve(self, address: str, now: datetime, window: timedelta) -> datetime | None:
+        last = self._last_sent.get(address)
+        if last is not None and now - last < window:
+            return last
+        self._last_sent[address] = now
+        return None
+
+    async def release(self, address: str, at: datetime) -> None:
+        if self._last_sent.get(address) == at:
+            del self._last_sent[address]
+
+
+class ContactRateGate:
+    """At most one message per `window` per address, across every worker sharing `windows`;
+    pages arriving meanwhile are held and ride along in this worker's next message (bundling).
+    A held page whose own retry lands on another worker is sent there when the window allows:
+    less bundling, never more messages. The policy is `notifications.rate_decision`."""
+
+    def __init__(self, window: timedelta, clock: Clock = utcnow,
+                 windows: SendWindows | None = None):
         self._window = window
         self._clock = clock
-        self._last_sent: dict[str, datetime] = {}
+        self._windows = windows or LocalSendWindows()
+        self._reserved: dict[str, datetime] = {}
         self._held: dict[str, dict[str, Notification]] = {}
 
-    def admit(self, n: Notification) -> tuple[RateDecision, list[Notification]]:
+    async def admit(self, n: Notification) -> tuple[RateDecision, list[Notification]]:
         """Decide for `n`. When it may go now, returns the bundle to send (held pages first,
         `n` last) and reserves the window; otherwise holds `n` and returns the wait."""
         address = n.target.address
         now = self._clock()
-        decision = rate_decision(self._last_sent.get(address), now, self._window)
+        last = await self._windows.reserve(address, now, self._window)
+        decision = rate_decision(last, now, self._window)
         held = self._held.setdefault(address, {})
         if not decision.send_now:
             held[n.idempotency_key] = n
             return decision, []
         bundle = [p for k, p in held.items() if k != n.idempotency_key] + [n]
         held.clear()
-        self._last_sent[address] = now
+        self._reserved[address] = now
         return decision, bundle
 
-    def give_back(self, bundle: list[Notification]) -> None:
+    async def give_back(self, bundle: list[Notification]) -> None:
         """A bundle failed to send: free the window and hold its pages for the next try."""
         if not bundle:
             return
         address = bundle[-1].target.address
-        self._last_sent.pop(address, None)
+        reserved = self._reserved.pop(address, None)
+        if reserved is not None:
+            await self._windows.release(address, reserved)
         held = self._held.setdefault(address, {})
         for page in bundle:
             held.setdefault(page.idempotency_key, page)

@@ -76,13 +76,14 @@ class DeliveryLedger:
     def _insert_ignore(self, values: dict[str, Any]) -> bool:
         dialect = self._engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
         stmt = insert(DeliveryRow).values(**values).on_conflict_do_nothing(
             index_elements=["idempotency_key"]
-        )
+        ).returning(DeliveryRow.idempotency_key)
         with Session(self._engine) as session:
-            result = session.exec(stmt)  # type: ignore[call-overload]
+            inserted = session.exec(stmt).first()  # type: ignore[call-overload]
             session.commit()
-            return bool(result.rowcount)
+            return inserted is not None
 
     def _latest_page(self, address: str) -> str | None:
         stmt = (

@@ -24,6 +24,7 @@ from activities.notify.guards import Breakers, ContactRateGate
 from activities.notify.ledger import DeliveryLedger
 from activities.notify.pagerduty import PagerDutyChannel
 from activities.notify.recording import RecordingChannel
+from activities.notify.send_windows import SqlSendWindows
 from activities.notify.slack import SlackChannel, slack_client
 from activities.notify.teams import TeamsChannel
 from activities.notify.twilio_channels import TwilioSmsChannel, TwilioVoiceChannel
@@ -65,10 +66,13 @@ class Guards:
     sms_gate: ContactRateGate
 
     @classmethod
-    def from_settings(cls, settings: NotifySettings) -> Guards:
+    def from_settings(cls, settings: NotifySettings, engine: Engine | None = None) -> Guards:
+        """With `engine`, the SMS rate window is shared by every worker on that database."""
         d = settings.delivery
+        windows = SqlSendWindows(engine) if engine is not None else None
         return cls(Breakers(d.breaker_failure_threshold, d.breaker_cooldown_seconds),
-                   ContactRateGate(timedelta(seconds=d.sms_rate_window_seconds)))
+                   ContactRateGate(timedelta(seconds=d.sms_rate_window_seconds),
+                                   windows=windows))
 
 
 def _need(client, name: str):
@@ -111,6 +115,6 @@ def build_channels(settings: NotifySettings, clients: NotifyClients,
 def build_notify_activities(settings: NotifySettings, clients: NotifyClients,
                             engine: Engine, guards: Guards | None = None) -> NotifyActivities:
     """What the worker registers: `Worker(..., activities=[acts.send])`."""
-    guards = guards or Guards.from_settings(settings)
+    guards = guards or Guards.from_settings(settings, engine)
     channels = build_channels(settings, clients, guards)
     return NotifyActivities(channels, DeliveryLedger(engine), guards.breakers)

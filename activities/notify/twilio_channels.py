@@ -49,7 +49,7 @@ class TwilioSmsChannel:
         self._clock = clock
 
     async def send(self, n: Notification) -> DeliveryReceipt:
-        decision, bundle = self._gate.admit(n)
+        decision, bundle = await self._gate.admit(n)
         if not decision.send_now:
             raise DeliveryDeferred(f"sms to {n.target.address} held for bundling",
                                    retry_after=decision.wait.total_seconds())
@@ -57,10 +57,10 @@ class TwilioSmsChannel:
             message = await self._client.messages.create_async(
                 to=n.target.address, from_=self._config.from_number, body=render_sms(bundle))
         except TwilioRestException as exc:
-            self._gate.give_back(bundle)
+            await self._gate.give_back(bundle)
             raise _twilio_error(exc) from exc
         except DeliveryError:
-            self._gate.give_back(bundle)
+            await self._gate.give_back(bundle)
             raise
         bundled = [BundledPage(idempotency_key=p.idempotency_key, incident_id=p.incident_id,
                                incident_number=p.incident_number)

@@ -16,7 +16,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from infra.db.tables.core import (
-    AlertCounterRow, AlertIdentityRow, AlertRow, IngestCounterRow, IngestRequestRow, OutboxRow,
+    AlertCounterRow,
+    AlertIdentityRow,
+    AlertRow,
+    IngestCounterRow,
+    IngestRequestRow,
+    OutboxRow,
 )
 from infra.db.upsert import insert_for
 from workflows.domain.alerts import Alert, AlertStatus
@@ -121,11 +126,11 @@ def _material_changes(items, previous, now, refresh_after):
         change = AlertChange(alert_id=a.id, fingerprint=a.fingerprint, status=a.status,
                              title=a.title, severity=a.tags.severity, service=a.tags.service,
                              env=a.tags.env, at=now, reason=_why(item, reason))
-        outbox.append(dict(dedup_key=item.dedup_key, change=change.model_dump(mode="json"),
-                           route=item.route.model_dump(mode="json"), created_at=now))
-        identities[a.fingerprint] = dict(
-            fingerprint=a.fingerprint, dedup_key=item.dedup_key, status=a.status.value,
-            severity=a.tags.severity.value, title=a.title, last_alert_id=a.id, last_seen_at=now)
+        outbox.append({"dedup_key": item.dedup_key, "change": change.model_dump(mode="json"),
+                           "route": item.route.model_dump(mode="json"), "created_at": now})
+        identities[a.fingerprint] = {
+            "fingerprint": a.fingerprint, "dedup_key": item.dedup_key, "status": a.status.value,
+            "severity": a.tags.severity.value, "title": a.title, "last_alert_id": a.id, "last_seen_at": now}
     return outbox, identities
 
 
@@ -174,12 +179,12 @@ def _bump_alerts(conn: Connection, ids: list[str], counts: dict[str, int], now: 
 
 def _alert_row(item: Routed, now: datetime) -> dict:
     a, t = item.alert, item.alert.tags
-    return dict(
-        id=a.id, fingerprint=a.fingerprint, dedup_key=item.dedup_key, source=a.source,
-        status=a.status.value, title=a.title, description=a.description, labels=a.labels,
-        annotations=a.annotations, service=t.service, env=t.env, severity=t.severity.value,
-        team=t.team, model_id=t.model_id, metric_type=t.metric_type, starts_at=a.starts_at,
-        ends_at=a.ends_at, generator_url=a.generator_url, received_at=now, key_id=item.key_id)
+    return {
+        "id": a.id, "fingerprint": a.fingerprint, "dedup_key": item.dedup_key, "source": a.source,
+        "status": a.status.value, "title": a.title, "description": a.description, "labels": a.labels,
+        "annotations": a.annotations, "service": t.service, "env": t.env, "severity": t.severity.value,
+        "team": t.team, "model_id": t.model_id, "metric_type": t.metric_type, "starts_at": a.starts_at,
+        "ends_at": a.ends_at, "generator_url": a.generator_url, "received_at": now, "key_id": item.key_id}
 
 
 # ---- the hot statements, compiled once per dialect ------------------------------------------
@@ -294,7 +299,7 @@ def _executemany(conn: Connection, name: str, rows: list[dict]) -> int:
 
 def bump(conn: Connection, deltas: dict[str, int]) -> None:
     """Add to durable counters (created on first use)."""
-    rows = [dict(name=k, value=v) for k, v in deltas.items() if v]
+    rows = [{"name": k, "value": v} for k, v in deltas.items() if v]
     if not rows:
         return
     ins = insert_for(conn, COUNTERS)

@@ -49,3 +49,12 @@ class DeliveryRow(SQLModel, table=True):
     delivered_at: datetime
     # Set when this key rode along in another key's message (rate-limit bundling).
     bundled_into: str | None = None
+
+
+class ContactWindowRow(SQLModel, table=True):
+    """When the last SMS to an address went out, shared by every worker (the rate window)."""
+
+    __tablename__ = "notify_contact_windows"
+
+    address: str = Field(primary_key=True)
+    last_sent_at: datetime

@@ -9,9 +9,9 @@ moved; the old columns are dropped so nothing can read a stale count. Plain (not
 ALTERs: SQLite >= 3.35 drops a column in place, whereas a batch copy would drop and recreate
 `alerts`, and with foreign keys on, dropping it would cascade-delete the new counters.
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'
