@@ -38,11 +38,15 @@ from workflows.domain.incidents import (
     AlertBatch,
     ChangeSeverity,
     IncidentInput,
+    LinkToRoot,
+    QueuedCommand,
     Reopen,
     Resolve,
     RouteDecision,
 )
+from workflows.cascade_links import LINK_SIGNAL
 from workflows.incident import MAX_HISTORY_EVENTS, IncidentWorkflow
+from workflows.queued_commands import QUEUED_COMMAND_SIGNAL
 
 HERE = Path(__file__).parent
 QUEUE = "history-recording"
@@ -106,8 +110,28 @@ async def continued(client: Client) -> dict[str, WorkflowHandle]:
     return {"continued_as_new": latest}
 
 
+async def queued_and_linked(client: Client) -> dict[str, WorkflowHandle]:
+    """Commands queued as signals while no worker answered (one applies, one is refused on the
+    timeline, one repeats an applied update), then adopted by a root incident, then resolved."""
+    h = await start(client, "queued", change(1))
+    ack = Acknowledge(actor=ALICE, request_id="ack-queued", note="on it")
+    await h.signal(QUEUED_COMMAND_SIGNAL, QueuedCommand(update="acknowledge",
+                                                        command=ack.model_dump(mode="json")))
+    await h.execute_update(IncidentWorkflow.acknowledge, ack)  # the abandoned update's twin
+    illegal = Reopen(actor=ALICE, request_id="reopen-queued", reason="too early")
+    await h.signal(QUEUED_COMMAND_SIGNAL, QueuedCommand(update="reopen",
+                                                        command=illegal.model_dump(mode="json")))
+    await h.signal(LINK_SIGNAL, LinkToRoot(root_incident_id="inc-root",
+                                           root_workflow_id="incident-root",
+                                           reason="correlation adopt (rule cascade, 1 hop)"))
+    await h.execute_update(IncidentWorkflow.add_note, AddNote(actor=ALICE, text="barrier"))
+    await h.execute_update(IncidentWorkflow.resolve, Resolve(actor=ALICE, note="fixed"))
+    await h.result()
+    return {"queued_and_linked": h}
+
+
 SCENARIOS: dict[str, Scenario] = {"lifecycle": lifecycle, "reopened": reopened,
-                                  "continued": continued}
+                                  "continued": continued, "queued": queued_and_linked}
 
 
 async def record(names: list[str]) -> None:
