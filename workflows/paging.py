@@ -121,11 +121,10 @@ class Pager:
         """Reach `user` through `contacts`; pending delays end at once when `stopped()`.
 
         `started`: when the step fired (a page resumed after continue-as-new). `remaining`, if
-        given, is kept equal to the contacts not yet attempted, for the carry-over.
+        given, starts as a copy of `contacts` and is kept equal to those not yet attempted, for
+        the carry-over.
         """
         started = started or workflow.now()
-        if remaining is not None:
-            remaining[:] = contacts
         for delay, group in groupby(contacts, key=lambda c: c.delay):
             wait = started + delay - workflow.now()
             if wait > timedelta(0):

@@ -26,24 +26,25 @@ from workflows.domain.incidents import (
 
 QUEUED_COMMAND_SIGNAL = "queued_command"  # public API: recorded in history, never rename
 
-# update name -> (command model, validator method name, handler method name) on the workflow
-QUEUEABLE: dict[str, tuple[type[Command], str, str]] = {
-    "acknowledge": (Acknowledge, "_check_acknowledge", "acknowledge"),
-    "resolve": (Resolve, "_check_resolve", "resolve"),
-    "reopen": (Reopen, "_check_reopen", "reopen"),
-    "add_note": (AddNote, "_check_add_note", "add_note"),
-    "change_severity": (ChangeSeverity, "_check_change_severity", "change_severity"),
-    "escalate": (Escalate, "_check_escalate", "escalate"),
-    "snooze": (Snooze, "_check_snooze", "snooze"),
-    "reassign": (Reassign, "_check_reassign", "reassign"),
+# update name -> its command model. The workflow's update handler has the update's name and its
+# validator is `_check_<name>` (the workflow's own convention), so nothing else is listed here.
+QUEUEABLE: dict[str, type[Command]] = {
+    "acknowledge": Acknowledge,
+    "resolve": Resolve,
+    "reopen": Reopen,
+    "add_note": AddNote,
+    "change_severity": ChangeSeverity,
+    "escalate": Escalate,
+    "snooze": Snooze,
+    "reassign": Reassign,
 }
 
 
 def resolve_queued(host: object, queued: QueuedCommand) -> tuple[
         Command, Callable[[Command], None], Callable[[Command], Awaitable[object]]] | None:
     """The command, its validator and its handler on `host`; None for an unknown update."""
-    entry = QUEUEABLE.get(queued.update)
-    if entry is None:
+    model = QUEUEABLE.get(queued.update)
+    if model is None:
         return None
-    model, validator, handler = entry
-    return model.model_validate(queued.command), getattr(host, validator), getattr(host, handler)
+    return (model.model_validate(queued.command), getattr(host, f"_check_{queued.update}"),
+            getattr(host, queued.update))

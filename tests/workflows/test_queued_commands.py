@@ -51,3 +51,11 @@ async def test_a_queued_command_that_is_illegal_by_then_is_refused_on_the_timeli
                               "not applied: cannot acknowledge an incident that is resolved")
     assert unknown == "queued command 'self_destruct' is unknown; ignored"
     assert (await h.query(IncidentWorkflow.state)).status is IncidentStatus.RESOLVED
+
+
+def test_every_queueable_command_names_an_update_and_its_validator_on_the_workflow():
+    from workflows.queued_commands import QUEUEABLE
+
+    for name in QUEUEABLE:
+        assert callable(getattr(IncidentWorkflow, name)), name
+        assert callable(getattr(IncidentWorkflow, f"_check_{name}")), name
