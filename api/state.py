@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from fastapi import Request
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
@@ -17,6 +20,7 @@ from infra.settings import Settings
 from infra.temporal import connect
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TemporalLink:
@@ -52,3 +56,17 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.sources = build_registry(IngestLimits(max_batch_alerts=self.settings.ingest.max_batch_alerts))
+
+
+def built_once(request: Request, name: str, build: Callable[[], T]) -> T:
+    """`build()` the first time `name` is asked for on this app; the same object afterwards.
+
+    For per-app helpers that are cheap to build but need the app's settings (question parser,
+    evidence gathering): built at first use rather than at start-up nobody may need them.
+    """
+    app_state = request.app.state
+    value = getattr(app_state, name, None)
+    if value is None:
+        value = build()
+        setattr(app_state, name, value)
+    return value

@@ -25,6 +25,7 @@ from activities.analysis_record import AnalysisRecordActivities
 from activities.llm.fallback import build_analyzer
 from activities.llm.prometheus import build_alert_metrics
 from api.auth import require
+from api.state import built_once
 from infra.db.repositories import changes as repo
 from infra.db.repositories import incidents as incident_repo
 from workflows.analysis_flow import MAX_FINGERPRINTS, AnalysisTask
@@ -182,10 +183,6 @@ async def analyze_incident(ref: str, request: Request, _: Admin):
 
 async def _evidence(request: Request) -> AnalysisRecordActivities:
     """The worker's own evidence gathering (same code, same sources), built once per app."""
-    app_state = request.app.state
-    if getattr(app_state, "lim_evidence", None) is None:
-        settings = app_state.lim.settings
-        app_state.lim_evidence = AnalysisRecordActivities(
-            app_state.lim.engine, await _analyzer(request),
-            metrics=build_alert_metrics(settings.ai))
-    return app_state.lim_evidence
+    analyzer, lim = await _analyzer(request), request.app.state.lim
+    return built_once(request, "lim_evidence", lambda: AnalysisRecordActivities(
+        lim.engine, analyzer, metrics=build_alert_metrics(lim.settings.ai)))

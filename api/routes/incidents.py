@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from activities.llm.query import IncidentQueryParser, build_query_parser
 from api.auth import require
 from api.commands import CommandQueued, CommandRefused, send_command
+from api.state import built_once
 from infra.db.repositories import alerts as alert_repo
 from infra.db.repositories import incidents as repo
 from workflows.domain.base import Actor, ActorKind, Severity
@@ -61,10 +62,8 @@ async def list_incidents(
 
 def _query_parser(request: Request) -> IncidentQueryParser:
     """The app's question parser, built on first use from the app's settings (cheap: no I/O)."""
-    app_state = request.app.state
-    if getattr(app_state, "lim_query_parser", None) is None:
-        app_state.lim_query_parser = build_query_parser(app_state.lim.settings.ai)
-    return app_state.lim_query_parser
+    settings = request.app.state.lim.settings
+    return built_once(request, "lim_query_parser", lambda: build_query_parser(settings.ai))
 
 
 async def _apply_question(parser: IncidentQueryParser, text: str, filters: dict) -> dict:
