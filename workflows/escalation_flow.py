@@ -120,10 +120,8 @@ class EscalationFlow:
         await self.stop()
         if not workflow.patched(CARRY_PAGES_PATCH):
             return
-        incident = self._host.incident()
         waiting = [page.model_copy(update={"contacts": list(rest)}) for page, rest in self._pages
-                   if rest and (incident.status.is_open if not page.stop_on_ack
-                                else self._still_paging())]
+                   if rest and self._still_wanted(page)]
         self._save(self._progress.model_copy(update={"pending_pages": waiting}))
 
     def resume_pages(self) -> None:
@@ -268,22 +266,22 @@ class EscalationFlow:
     def _start_page(self, page: PendingPage) -> None:
         rest = list(page.contacts)  # emptied by the pager as each contact is attempted
         self._pages = [(p, r) for p, r in self._pages if r] + [(page, rest)]
-        stopped = self._page_stopped if page.stop_on_ack else self._incident_over
-        self._spawn(self._pager.page(page.user, page.contacts, page.point, stopped,
+        self._spawn(self._pager.page(page.user, page.contacts, page.point,
+                                     lambda: self._stopping or not self._still_wanted(page),
                                      started=page.started, remaining=rest))
 
-    def _page_stopped(self) -> bool:
-        return self._stopping or not self._still_paging()
+    def _still_wanted(self, page: PendingPage) -> bool:
+        """Whether `page`'s later contacts should still go out (the ladder aside).
 
-    def _still_paging(self) -> bool:
+        A ladder page stops on ack, snooze, or adoption by a root incident (`not enabled`:
+        `link_to_root`); an exhausted ladder's fallback page stops only when the incident ends.
+        """
+        if not page.stop_on_ack:
+            return self._host.incident().status.is_open
         p = self._progress
         snoozed = p.snoozed_until is not None and workflow.now() < p.snoozed_until
-        # `not enabled`: a root incident adopted this one mid-page (`link_to_root`).
         return (not snoozed and self.enabled
                 and self._host.incident().status is IncidentStatus.TRIGGERED)
-
-    def _incident_over(self) -> bool:
-        return self._stopping or not self._host.incident().status.is_open
 
     async def _sleep_until(self, due: datetime, summary: str) -> None:
         wake = self._wake
