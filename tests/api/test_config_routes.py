@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from infra.config.store import ConfigStore
+from tests.api.conftest import make_settings, running_api
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "lim.yaml"
 
@@ -168,8 +169,6 @@ async def test_a_config_change_reaches_alert_routing_at_once(api):
 async def test_edits_through_two_replicas_at_once_lose_nothing(tmp_path, api_engine):
     # Two apps on one database are two API replicas: their in-process locks do not see each
     # other, so only the versioned compare-and-swap keeps both people's edits.
-    from tests.api.conftest import make_settings, running_api
-
     async with running_api(make_settings(tmp_path), api_engine) as one, \
             running_api(make_settings(tmp_path), api_engine) as two:
         users = [{**ANA, "id": f"u{i}", "contact_methods": [
