@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.llm.fallback import Analyzer
 from activities.llm.prometheus import AlertMetrics, AlertQuery, FetchedMetrics
+from infra.db.engine import as_utc
 from infra.db.repositories import alerts as alert_repo
 from infra.db.repositories import analysis as repo
 from infra.db.repositories import changes as change_repo
@@ -203,11 +204,6 @@ def observed(row: dict) -> ObservedAlert:
     return ObservedAlert(title=row["title"], service=row["service"], severity=severity,
                          starts_at=row["starts_at"], description=row["description"],
                          labels=row["labels"] or {}, ref=f"alert:{row['id']}")
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def related_services(services: list[str], graph: dict[str, list[str]]) -> list[str]:

@@ -10,13 +10,13 @@ may retry it freely.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
 from infra.config.store import ConfigStore
+from infra.db.engine import as_utc
 from infra.db.repositories.incidents import INCIDENTS, TIMELINE
 from workflows import side_effects as fx
 from workflows.digest import DigestBatch, DigestEntry, DigestRequest, UserDigest
@@ -54,7 +54,7 @@ class DigestActivities:
         query = (select(TIMELINE.c.details, INCIDENTS)
                  .join(INCIDENTS, INCIDENTS.c.id == TIMELINE.c.incident_id)
                  .where(TIMELINE.c.kind == EventKind.PAGED.value,
-                        TIMELINE.c.at >= _utc(request.since), TIMELINE.c.at < _utc(request.until))
+                        TIMELINE.c.at >= as_utc(request.since), TIMELINE.c.at < as_utc(request.until))
                  .order_by(TIMELINE.c.at, TIMELINE.c.id))
         with self._engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
@@ -69,7 +69,7 @@ def _named(users: str) -> list[str]:
 def _entry(row) -> DigestEntry:
     return DigestEntry(incident_id=row["id"], number=row["number"] or 0, title=row["title"],
                        service=row["service"] or "", severity=Severity(row["severity"]),
-                       status=IncidentStatus(row["status"]), opened_at=_utc(row["opened_at"]))
+                       status=IncidentStatus(row["status"]), opened_at=as_utc(row["opened_at"]))
 
 
 def _user_digest(doc: ConfigDocument, user_id: str, entries: list[DigestEntry]) -> UserDigest:
@@ -82,6 +82,3 @@ def _user_digest(doc: ConfigDocument, user_id: str, entries: list[DigestEntry]) 
                       entries=entries)
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive (they were written in UTC)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

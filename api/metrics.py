@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
+from infra.db.engine import as_utc
 from infra.db.tables.core import OutboxRow
 from infra.db.tables.incidents import IncidentRow
 
@@ -46,8 +47,7 @@ class _DatabaseCollector:
                 incidents.c.dedup_key.like(f"{UNDELIVERED_PREFIX}%"))).scalar_one()
         age = 0.0
         if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-            age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+            age = max(0.0, (datetime.now(UTC) - as_utc(oldest)).total_seconds())
         yield GaugeMetricFamily("lim_outbox_oldest_pending_age_seconds",
                                 "Age of the oldest stored alert change not yet signalled", value=age)
         yield CounterMetricFamily("lim_pages_undelivered", "Pages that failed on every contact "

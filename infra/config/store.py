@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from infra.config.export import document_json
+from infra.db.engine import as_utc
 from infra.db.tables.config import ConfigVersionRow
 from workflows.domain.base import Frozen
 from workflows.domain.config import ConfigDocument
@@ -91,9 +92,5 @@ class ConfigStore:
 
 
 def _applied(row: ConfigVersionRow) -> AppliedConfig:
-    applied_at = row.applied_at
-    # SQLite drops the offset; every stored time is UTC.
-    if applied_at.tzinfo is None:
-        applied_at = applied_at.replace(tzinfo=UTC)
     return AppliedConfig(version=row.version, document=ConfigDocument.model_validate(row.document),
-                         applied_at=applied_at, applied_by=row.applied_by)
+                         applied_at=as_utc(row.applied_at), applied_by=row.applied_by)

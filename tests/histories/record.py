@@ -30,6 +30,7 @@ from infra.settings import Settings
 from infra.temporal import register_search_attributes
 from tests.workflows.helpers import change
 from worker.wiring import Dependencies, build_worker
+from workflows.cascade_links import LINK_SIGNAL
 from workflows.domain.alerts import AlertStatus
 from workflows.domain.base import Actor, ActorKind, Severity
 from workflows.domain.incidents import (
@@ -44,7 +45,6 @@ from workflows.domain.incidents import (
     Resolve,
     RouteDecision,
 )
-from workflows.cascade_links import LINK_SIGNAL
 from workflows.incident import MAX_HISTORY_EVENTS, IncidentWorkflow
 from workflows.queued_commands import QUEUED_COMMAND_SIGNAL
 
