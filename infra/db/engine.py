@@ -16,7 +16,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
     SQLite gets WAL (readers never block the single writer), synchronous=NORMAL (durable across
     process crashes; a power cut may lose the last transactions, the documented WAL trade-off)
-    and a busy timeout so concurrent writers queue instead of failing.
+    and a busy timeout so concurrent writers queue instead of failing. Checkpoints are left to
+    `infra.db.wal` where a process runs it; `AUTOCHECKPOINT_PAGES` is only the backstop.
     """
     if url.startswith("sqlite"):
         _ensure_parent_dir(url)
@@ -37,10 +38,16 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# A commit that takes the WAL past this many pages (40 MB) checkpoints inline. High, because a
+# background checkpointer (infra.db.wal) normally does it off the writer's path; still bounded.
+AUTOCHECKPOINT_PAGES = 10_000
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
