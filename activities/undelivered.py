@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
-from infra.db.repositories.alerts import Routed, store
+from infra.db.repositories.alerts import record_of, store
 from workflows import side_effects as fx
 from workflows.domain.alerts import Alert, AlertStatus, AlertTags, fingerprint_of, occurrence_id
 from workflows.domain.base import Severity
@@ -56,7 +56,6 @@ class UndeliveredActivities:
             route_id=UNDELIVERED_ROUTE, group_by=["alertname", "incident_id", "user"],
             auto_resolve=False, service=request.service, team=request.route.team,
             escalation_policy_id=request.route.escalation_policy_id or self._default_policy_id)
-        routed = Routed(alert=undelivered_alert(request), route=route,
-                        dedup_key=request.page.dedup_key, key_id=SOURCE)
-        await asyncio.to_thread(store, self._engine, [routed], request.at, REFRESH_AFTER)
+        record = record_of(undelivered_alert(request), route, request.page.dedup_key, SOURCE)
+        await asyncio.to_thread(store, self._engine, [record], request.at, REFRESH_AFTER)
         return request.page.dedup_key

@@ -3,7 +3,8 @@
 Many concurrent requests hand their alerts to one writer task, which stores everything that
 arrived meanwhile in a single transaction and then releases every waiting request. With
 SQLite's single writer this turns N small commits into one, which is what lets the API store
-every alert before answering and still take storms.
+every alert before answering and still take storms. The transaction itself runs wherever the
+`AlertWriter` runs it (`api.alert_writer`: a thread, or a child process on SQLite).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.engine import Engine
-
+from api.alert_writer import AlertWriter
 from infra.db.repositories import alerts as repo
 from workflows.domain.alerts import Alert
 from workflows.domain.grouping import dedup_key
@@ -32,34 +32,33 @@ INSTANCE_CACHE_SIZE = 20_000
 
 @dataclass
 class _Pending:
-    items: list[repo.Routed]
+    items: list[repo.AlertRecord]
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class AlertIntake:
     """Accepts alerts and returns once they are durable. Start with `start()`, stop with `stop()`."""
 
-    def __init__(self, engine: Engine, router: Router, refresh_after: timedelta) -> None:
-        self._engine = engine
+    def __init__(self, writer: AlertWriter, router: Router) -> None:
+        self._writer = writer
         self._router = router
-        self._refresh_after = refresh_after
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task | None = None
         self.stored_signal = asyncio.Event()  # wakes the outbox dispatcher
         # Storms are mostly repeats: route and key each identity once per config version.
-        self._routes: dict[tuple, tuple[RouteDecision, str]] = {}
+        self._routes: dict[tuple, tuple[RouteDecision, str, bytes]] = {}
         self._routes_version: object = None
-        self._by_instance: dict[int, repo.Routed] = {}
-        # Occurrence ids already committed: a storm's repeats skip the existence query.
-        self._known = repo.KnownAlerts()
+        self._by_instance: dict[int, tuple[Alert, str, repo.AlertRecord]] = {}
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        await self._writer.start()
         self._task = asyncio.create_task(self._write_loop(), name="alert-intake-writer")
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self._writer.close()
 
     async def accept(self, alerts: list[Alert], key_id: str) -> None:
         """Route and store `alerts`; raises if the database refused them (nothing is half-stored)."""
@@ -77,26 +76,27 @@ class AlertIntake:
             self._routes, self._routes_version = {}, version
             self._by_instance = {}
 
-    def _routed(self, alert: Alert, key_id: str) -> repo.Routed:
+    def _routed(self, alert: Alert, key_id: str) -> repo.AlertRecord:
         # Repeats arrive as the very same frozen instance (the sources' memo): reuse the whole
-        # `Routed` without hashing the alert's tags. The entry holds the alert, so its id()
+        # record without hashing the alert's tags. The entry holds the alert, so its id()
         # cannot be reused by another object while the entry exists.
         hit = self._by_instance.get(id(alert))
-        if hit is not None and hit.alert is alert and hit.key_id == key_id:
-            return hit
+        if hit is not None and hit[0] is alert and hit[1] == key_id:
+            return hit[2]
         # The fingerprint covers the labels and the tags derive from labels and annotations,
         # so (fingerprint, tags) determines the route and the key.
         cache_key = (alert.fingerprint, alert.tags)
         route = self._routes.get(cache_key)
         if route is None:
             decision = self._router(alert)
-            route = self._routes[cache_key] = (decision, dedup_key(alert, decision.group_by,
-                                                                         decision.split_by_scope))
-        routed = repo.Routed(alert=alert, route=route[0], dedup_key=route[1], key_id=key_id)
+            route = self._routes[cache_key] = (
+                decision, dedup_key(alert, decision.group_by, decision.split_by_scope),
+                repo.route_json_of(decision))
+        record = repo.record_of(alert, route[0], route[1], key_id, route_json=route[2])
         if len(self._by_instance) >= INSTANCE_CACHE_SIZE:
             self._by_instance = {}
-        self._by_instance[id(alert)] = routed
-        return routed
+        self._by_instance[id(alert)] = (alert, key_id, record)
+        return record
 
     async def _write_loop(self) -> None:
         while True:
@@ -110,8 +110,7 @@ class AlertIntake:
     async def _commit(self, group: list[_Pending]) -> None:
         items = [i for p in group for i in p.items]
         try:
-            written = await asyncio.to_thread(repo.store, self._engine, items, datetime.now(UTC),
-                                              self._refresh_after, self._known)
+            written = await self._writer.store(items, datetime.now(UTC))
         except Exception as err:  # boundary: every waiting request gets the failure
             log.exception("storing %d alerts failed", len(items))
             for p in group:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -21,3 +22,6 @@ class IngestSettings(BaseModel):
     # starts queue in the outbox (alert→incident latency grows) instead of starving ingestion.
     new_incident_rate: float = 20.0
     new_incident_burst: int = 20
+    # Where the API's group commit runs (api.alert_writer): `process` gives it a core of its
+    # own; `auto` picks it for a SQLite file and a thread otherwise (PostgreSQL scales by replicas).
+    writer: Literal["auto", "thread", "process"] = "auto"

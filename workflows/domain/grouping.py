@@ -96,8 +96,8 @@ class IdentityState(Frozen):
     last_signalled_at: datetime
 
 
-def materiality(previous: IdentityState | None, alert: Alert, now: datetime,
-                refresh_after: timedelta) -> str:
+def materiality(previous: IdentityState | None, status: AlertStatus, severity: str,
+                now: datetime, refresh_after: timedelta) -> str:
     """Why this occurrence must reach the incident ("" when it is a mere repeat).
 
     A repeat is re-sent at most once per `refresh_after`, so that an alert still firing after
@@ -106,10 +106,10 @@ def materiality(previous: IdentityState | None, alert: Alert, now: datetime,
     """
     if previous is None:
         return "new alert identity"
-    if previous.status is not alert.status:
-        return f"status {previous.status.value} → {alert.status.value}"
-    if previous.severity != alert.tags.severity.value:
-        return f"severity {previous.severity} → {alert.tags.severity.value}"
-    if alert.status is AlertStatus.FIRING and now - previous.last_signalled_at >= refresh_after:
+    if previous.status is not status:
+        return f"status {previous.status.value} → {status.value}"
+    if previous.severity != severity:
+        return f"severity {previous.severity} → {severity}"
+    if status is AlertStatus.FIRING and now - previous.last_signalled_at >= refresh_after:
         return "still firing after the refresh window"
     return ""

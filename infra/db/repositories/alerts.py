@@ -8,8 +8,11 @@ annotations) is written once; its repeats only update its narrow `alert_counters
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import pickle
 from datetime import datetime, timedelta
+from typing import NamedTuple
+
+import orjson
 
 from sqlalchemy import JSON, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +28,7 @@ from infra.db.tables.core import (
 )
 from infra.db.upsert import insert_for
 from workflows.domain.alerts import Alert, AlertStatus
+from workflows.domain.base import Severity
 from workflows.domain.grouping import IdentityState, materiality
 from workflows.domain.incidents import AlertChange, RouteDecision
 
@@ -36,17 +40,49 @@ COUNTERS = IngestCounterRow.__table__
 REQUESTS = IngestRequestRow.__table__
 
 
-@dataclass(frozen=True)
-class Routed:
-    """An accepted alert with its route and dedup key, ready to store."""
+class AlertRecord(NamedTuple):
+    """One accepted alert as the write path needs it: plain values in a tuple, so that a group of
+    them pickles cheaply to the writer process (`api.alert_writer`). The wide row is pickled
+    once per alert (`record_of`) and unpickled only when the occurrence turns out to be new."""
 
-    alert: Alert
-    route: RouteDecision
+    id: str
+    fingerprint: str
     dedup_key: str
-    key_id: str
+    status: str
+    severity: str
+    title: str
+    service: str
+    env: str
+    route: bytes  # the RouteDecision as JSON, for the outbox row
+    route_note: str  # "route R, group_by [..] = key": why the alert went where it went
+    row: bytes  # the `alerts` row but for `received_at`, pickled
 
 
-def store(engine: Engine, items: list[Routed], now: datetime, refresh_after: timedelta,
+def record_of(alert: Alert, route: RouteDecision, dedup_key: str, key_id: str,
+              route_json: bytes | None = None) -> AlertRecord:
+    """The record of `alert` routed by `route` to `dedup_key`, received with key `key_id`.
+    `route_json` may pass `route` already encoded (callers that route many alerts alike)."""
+    t = alert.tags
+    row = {
+        "id": alert.id, "fingerprint": alert.fingerprint, "dedup_key": dedup_key,
+        "source": alert.source, "status": alert.status.value, "title": alert.title,
+        "description": alert.description, "labels": alert.labels, "annotations": alert.annotations,
+        "service": t.service, "env": t.env, "severity": t.severity.value, "team": t.team,
+        "model_id": t.model_id, "metric_type": t.metric_type, "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at, "generator_url": alert.generator_url, "key_id": key_id}
+    note = f"route {route.route_id}, group_by [{','.join(route.group_by)}] = {dedup_key}"
+    return AlertRecord(
+        id=alert.id, fingerprint=alert.fingerprint, dedup_key=dedup_key,
+        status=alert.status.value, severity=t.severity.value, title=alert.title,
+        service=t.service, env=t.env, route=route_json or route_json_of(route), route_note=note,
+        row=pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def route_json_of(route: RouteDecision) -> bytes:
+    return orjson.dumps(route.model_dump(mode="json"))
+
+
+def store(engine: Engine, items: list[AlertRecord], now: datetime, refresh_after: timedelta,
           known: KnownAlerts | None = None) -> int:
     """Store alerts, update identities, queue material changes; returns outbox rows written.
 
@@ -55,7 +91,7 @@ def store(engine: Engine, items: list[Routed], now: datetime, refresh_after: tim
     """
     known = known if known is not None else KnownAlerts()
     with engine.begin() as conn:
-        previous = _identities(conn, {i.alert.fingerprint for i in items})
+        previous = _identities(conn, {i.fingerprint for i in items})
         changes, identity_rows = _material_changes(items, previous, now, refresh_after)
         stored = _upsert_alerts(conn, items, now, known)
         if identity_rows:
@@ -111,43 +147,44 @@ def _identities(conn: Connection, fingerprints: set[str]) -> dict[str, IdentityS
     return found
 
 
-def _material_changes(items, previous, now, refresh_after):
+def _material_changes(items: list[AlertRecord], previous, now, refresh_after):
     """Outbox rows for occurrences that are news; identity rows remember what was signalled."""
     outbox: list[dict] = []
     identities: dict[str, dict] = {}
     state = dict(previous)
+    routes: dict[bytes, dict] = {}
     for item in items:
-        a = item.alert
-        reason = materiality(state.get(a.fingerprint), a, now, refresh_after)
+        status = AlertStatus(item.status)
+        reason = materiality(state.get(item.fingerprint), status, item.severity, now,
+                             refresh_after)
         if not reason:
             continue
-        state[a.fingerprint] = IdentityState(status=a.status, severity=a.tags.severity.value,
-                                             last_signalled_at=now)
-        change = AlertChange(alert_id=a.id, fingerprint=a.fingerprint, status=a.status,
-                             title=a.title, severity=a.tags.severity, service=a.tags.service,
-                             env=a.tags.env, at=now, reason=_why(item, reason))
+        state[item.fingerprint] = IdentityState(status=status, severity=item.severity,
+                                                last_signalled_at=now)
+        change = AlertChange(alert_id=item.id, fingerprint=item.fingerprint, status=status,
+                             title=item.title, severity=Severity(item.severity),
+                             service=item.service, env=item.env, at=now,
+                             reason=f"{reason}; {item.route_note}")
+        if item.route not in routes:
+            routes[item.route] = orjson.loads(item.route)
         outbox.append({"dedup_key": item.dedup_key, "change": change.model_dump(mode="json"),
-                           "route": item.route.model_dump(mode="json"), "created_at": now})
-        identities[a.fingerprint] = {
-            "fingerprint": a.fingerprint, "dedup_key": item.dedup_key, "status": a.status.value,
-            "severity": a.tags.severity.value, "title": a.title, "last_alert_id": a.id, "last_seen_at": now}
+                       "route": routes[item.route], "created_at": now})
+        identities[item.fingerprint] = {
+            "fingerprint": item.fingerprint, "dedup_key": item.dedup_key, "status": item.status,
+            "severity": item.severity, "title": item.title, "last_alert_id": item.id,
+            "last_seen_at": now}
     return outbox, identities
 
 
-def _why(item: Routed, reason: str) -> str:
-    group = ",".join(item.route.group_by)
-    return f"{reason}; route {item.route.route_id}, group_by [{group}] = {item.dedup_key}"
-
-
-def _upsert_alerts(conn: Connection, items: list[Routed], now: datetime,
+def _upsert_alerts(conn: Connection, items: list[AlertRecord], now: datetime,
                    known: KnownAlerts) -> list[str]:
     """Insert new occurrences; for known ones only bump the narrow counter row (no label payload
     to encode or rewrite: in a storm most alerts are repeats). Returns the ids now stored."""
     counts: dict[str, int] = {}
-    first: dict[str, Routed] = {}
+    first: dict[str, AlertRecord] = {}
     for item in items:
-        counts[item.alert.id] = counts.get(item.alert.id, 0) + 1
-        first.setdefault(item.alert.id, item)
+        counts[item.id] = counts.get(item.id, 0) + 1
+        first.setdefault(item.id, item)
     cached, unknown = known.split(counts)
     if cached and _bump_alerts(conn, cached, counts, now) != len(cached):
         # A remembered occurrence is gone: the UPDATE skipped it, so treat it as unknown.
@@ -177,14 +214,10 @@ def _bump_alerts(conn: Connection, ids: list[str], counts: dict[str, int], now: 
     return _executemany(conn, "alert_bump", [{"k": i, "n": counts[i], "t": now} for i in ids])
 
 
-def _alert_row(item: Routed, now: datetime) -> dict:
-    a, t = item.alert, item.alert.tags
-    return {
-        "id": a.id, "fingerprint": a.fingerprint, "dedup_key": item.dedup_key, "source": a.source,
-        "status": a.status.value, "title": a.title, "description": a.description, "labels": a.labels,
-        "annotations": a.annotations, "service": t.service, "env": t.env, "severity": t.severity.value,
-        "team": t.team, "model_id": t.model_id, "metric_type": t.metric_type, "starts_at": a.starts_at,
-        "ends_at": a.ends_at, "generator_url": a.generator_url, "received_at": now, "key_id": item.key_id}
+def _alert_row(item: AlertRecord, now: datetime) -> dict:
+    row = pickle.loads(item.row)
+    row["received_at"] = now
+    return row
 
 
 # ---- the hot statements, compiled once per dialect ------------------------------------------

@@ -26,14 +26,18 @@ def db(db_url):
     engine.dispose()
 
 
-def routed(instance: str, status=AlertStatus.FIRING) -> repo.Routed:
-    labels = {"alertname": "HighLatency", "service": "api", "instance": instance}
+def labels_of(instance: str) -> dict[str, str]:
+    return {"alertname": "HighLatency", "service": "api", "instance": instance}
+
+
+def routed(instance: str, status=AlertStatus.FIRING) -> repo.AlertRecord:
+    labels = labels_of(instance)
     fp = fingerprint_of(labels)
     ends = NOW if status is AlertStatus.RESOLVED else None
     a = Alert(id=occurrence_id(fp, status, NOW, ends), fingerprint=fp, source="test",
               status=status, title="HighLatency", labels=labels, starts_at=NOW, ends_at=ends,
               tags=AlertTags(service="api"))
-    return repo.Routed(alert=a, route=RouteDecision(), dedup_key="HighLatency.api.", key_id="k")
+    return repo.record_of(a, RouteDecision(), "HighLatency.api.", "k")
 
 
 def occurrences(db) -> dict[str, int]:
@@ -46,10 +50,10 @@ def test_remembered_repeats_are_counted(db):
     a, b = routed("a"), routed("b")
     repo.store(db, [a, a, b], NOW, WINDOW, known)
     repo.store(db, [a, b, b], NOW + timedelta(seconds=1), WINDOW, known)
-    assert occurrences(db) == {a.alert.id: 3, b.alert.id: 3}
-    row = repo.get_alert(db, a.alert.id)
+    assert occurrences(db) == {a.id: 3, b.id: 3}
+    row = repo.get_alert(db, a.id)
     assert row["last_received_at"].replace(tzinfo=UTC) == NOW + timedelta(seconds=1)
-    assert row["labels"] == a.alert.labels
+    assert row["labels"] == labels_of("a")
 
 
 def test_a_remembered_occurrence_that_vanished_is_stored_again(db):
@@ -57,10 +61,10 @@ def test_a_remembered_occurrence_that_vanished_is_stored_again(db):
     a, b = routed("a"), routed("b")
     repo.store(db, [a, b], NOW, WINDOW, known)
     with db.begin() as conn:  # its counter goes with it (foreign key, on both databases)
-        conn.execute(delete(ALERTS).where(ALERTS.c.id == a.alert.id))
+        conn.execute(delete(ALERTS).where(ALERTS.c.id == a.id))
     repo.store(db, [a, b], NOW, WINDOW, known)
-    assert repo.get_alert(db, a.alert.id)["labels"] == a.alert.labels
-    assert occurrences(db) == {a.alert.id: 1, b.alert.id: 2}
+    assert repo.get_alert(db, a.id)["labels"] == labels_of("a")
+    assert occurrences(db) == {a.id: 1, b.id: 2}
 
 
 def test_identity_state_is_read_back_through_the_column_types(db):
@@ -73,5 +77,5 @@ def test_identity_state_is_read_back_through_the_column_types(db):
     assert repo.store(db, [resolved], NOW + timedelta(seconds=6), WINDOW) == 1
     with db.connect() as conn:
         status = conn.execute(select(AlertIdentityRow.__table__.c.status).where(
-            AlertIdentityRow.__table__.c.fingerprint == resolved.alert.fingerprint)).scalar_one()
+            AlertIdentityRow.__table__.c.fingerprint == resolved.fingerprint)).scalar_one()
     assert status == "resolved"

@@ -32,8 +32,8 @@ def alert(status=AlertStatus.FIRING, severity=Severity.HIGH, instance="a") -> Al
                  tags=AlertTags(service="api", severity=severity))
 
 
-def routed(a: Alert) -> alerts.Routed:
-    return alerts.Routed(alert=a, route=RouteDecision(), dedup_key="HighLatency.api.-", key_id="k")
+def routed(a: Alert) -> alerts.AlertRecord:
+    return alerts.record_of(a, RouteDecision(), "HighLatency.api.-", "k")
 
 
 def test_a_repeated_alert_is_stored_once_and_counted(db):
