@@ -72,7 +72,11 @@ async def _ingest(source: str, request: Request, actor: Actor) -> JSONResponse:
     if batch.nothing_accepted:
         return JSONResponse({"error": "no valid alert in the request", "accepted": [],
                              "rejected": rejected, "retryable": False}, status_code=422)
-    await state.intake.accept(batch.alerts, actor.id)
+    try:
+        await state.intake.accept(batch.alerts, actor.id)
+    except Exception as err:  # noqa: BLE001 - boundary: nothing was stored, so say retry
+        return JSONResponse({"error": f"alerts not stored ({type(err).__name__}: {err}); retry",
+                             "retryable": True}, status_code=503, headers={"Retry-After": "1"})
     answer = {"accepted": [a.id for a in batch.alerts], "rejected": rejected}
     if idem_key:
         await asyncio.to_thread(repo.remember_response, state.engine, idem_key, answer, now)

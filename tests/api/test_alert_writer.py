@@ -74,3 +74,20 @@ def test_auto_runs_the_writer_in_a_process_only_for_a_sqlite_file_the_api_opened
     writer = build_writer(url, engine, WINDOW, "auto", engine_injected=False)
     assert isinstance(writer, ProcessWriter)
     writer._pool.shutdown()  # noqa: SLF001
+
+
+async def test_a_request_whose_writer_died_gets_503_and_its_retry_is_stored(tmp_path, api_engine):
+    from tests.api.conftest import make_settings, running_api
+
+    settings = make_settings(tmp_path, database_url=str(api_engine.url),
+                             ingest={"writer": "process"})
+    async with running_api(settings, api_engine) as http:
+        writer = http.app.state.lim.intake._writer  # noqa: SLF001 - the test kills the real child
+        (child,) = writer._pool._processes  # noqa: SLF001
+        os.kill(child, signal.SIGKILL)
+        alert = {"title": "GPUMemoryPressure", "service": "vllm", "severity": "critical"}
+        refused = await http.post("/api/v1/alerts", json=alert)
+        assert refused.status_code == 503 and refused.json()["retryable"] is True
+        accepted = await http.post("/api/v1/alerts", json=alert)
+        assert accepted.status_code == 202
+        assert repo.lookup(api_engine, accepted.json()["accepted"])
