@@ -11,7 +11,7 @@ contract (`repo.store` does the work in both, so what is stored is the same):
   other. A child gives the writer the second core. Groups travel as `AlertRecord` tuples
   (~1 µs per alert to pickle; the Alert models cost ~24 µs).
 
-A child that dies fails the groups in flight (their requests get 503: nothing was answered as
+A child that dies fails the group in flight (its requests get 503: nothing was answered as
 accepted, so senders retry) and the next group starts a new child.
 """
 
@@ -22,8 +22,6 @@ import gc
 import logging
 import multiprocessing
 import signal
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -69,32 +67,109 @@ class ThreadWriter:
 
 
 class ProcessWriter:
+    """The group commit in a child process. The intake has one group in flight at a time; it
+    goes out and its answer comes back over a pipe that the event loop watches, with no helper
+    threads: a thread would wait for the interpreter lock while the HTTP side parses (measured:
+    a process pool's two hand-over threads added a wait per group)."""
+
     def __init__(self, db_url: str, refresh_after: timedelta) -> None:
         self._args = (db_url, refresh_after)
-        self._pool = self._new_pool()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_child_start, initargs=self._args)
-        self._ready = pool.submit(_child_ready)  # start it now: importing takes ~1 s
-        return pool
+        self._child: _Child | None = None
 
     async def start(self) -> None:
-        await asyncio.wrap_future(self._ready)
+        self._child = _Child.spawn(self._args)
+        await self._child.ready
 
     async def store(self, records: list[repo.AlertRecord], now: datetime) -> int:
-        pool = self._pool
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _child_store, records,
-                                                                    now)
-        except BrokenProcessPool:
-            if pool is self._pool:
-                log.error("the alert writer process died; starting a new one")
-                self._pool = self._new_pool()
-            raise WriterUnavailable("the alert writer process restarted; retry") from None
+        if self._child is None or self._child.dead:  # died while idle: nothing was in flight
+            log.error("the alert writer process is gone; starting a new one")
+            self._child = _Child.spawn(self._args)
+        child = self._child
+        await child.ready
+        kind, value = await child.call((records, now))
+        if kind == "ok":
+            return value
+        if kind == "error":
+            raise StoreFailed(value)
+        raise WriterUnavailable("the alert writer process died with this group; retry")
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._pool.shutdown, wait=True)
+        if self._child is not None:
+            await self._child.stop()
+
+
+class StoreFailed(Exception):
+    """The database refused the group (the writer process's message); retrying may help."""
+
+
+class _Child:
+    """One writer process and the event loop's end of its pipe."""
+
+    def __init__(self, process, requests, replies, loop: asyncio.AbstractEventLoop) -> None:
+        self.process = process
+        self.dead = False
+        self.ready: asyncio.Future = loop.create_future()
+        self._requests = requests
+        self._replies = replies
+        self._loop = loop
+        self._reply: asyncio.Future | None = None
+        loop.add_reader(replies.fileno(), self._on_message)
+
+    @classmethod
+    def spawn(cls, args: tuple) -> _Child:
+        # One pipe each way: the loop watches (and so makes non-blocking) only the replies,
+        # which are small enough to arrive whole; groups are written to a blocking pipe.
+        context = multiprocessing.get_context("spawn")
+        their_requests, requests = context.Pipe(duplex=False)
+        replies, their_replies = context.Pipe(duplex=False)
+        process = context.Process(target=_child_main, args=(their_requests, their_replies, *args),
+                                  name="lim-alert-writer", daemon=True)
+        process.start()
+        their_requests.close()
+        their_replies.close()
+        return cls(process, requests, replies, asyncio.get_running_loop())
+
+    async def call(self, payload: tuple) -> tuple[str, object]:
+        self._reply = self._loop.create_future()
+        try:
+            self._requests.send(payload)
+        except OSError:  # the pipe broke: the process is gone
+            self._gone()
+            return "died", None
+        return await self._reply
+
+    def _on_message(self) -> None:
+        try:
+            kind, value = self._replies.recv()
+        except BlockingIOError:  # woken with nothing to read
+            return
+        except (EOFError, OSError):
+            kind, value = "died", None
+            self._gone()
+        if kind == "ready":
+            self.ready.set_result(None)
+        elif not self.ready.done():
+            self.ready.set_exception(WriterUnavailable("the alert writer process did not start"))
+        if kind != "ready" and self._reply is not None and not self._reply.done():
+            self._reply.set_result((kind, value))
+
+    def _gone(self) -> None:
+        if not self.dead:
+            self.dead = True
+            self._loop.remove_reader(self._replies.fileno())
+
+    async def stop(self) -> None:
+        if not self.dead:
+            try:
+                self._requests.send(None)
+            except OSError:
+                pass
+            self._gone()
+        await asyncio.to_thread(self.process.join, 10)
+        if self.process.is_alive():
+            self.process.kill()
+        self._requests.close()
+        self._replies.close()
 
 
 def build_writer(db_url: str, engine: Engine, refresh_after: timedelta, mode: str,
@@ -108,20 +183,23 @@ def build_writer(db_url: str, engine: Engine, refresh_after: timedelta, mode: st
 
 # ---- in the child ----------------------------------------------------------------------------
 
-_child: dict = {}
-
-
-def _child_start(db_url: str, refresh_after: timedelta) -> None:
+def _child_main(requests, replies, db_url: str, refresh_after: timedelta) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when the writer stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _child.update(engine=make_engine(db_url), refresh_after=refresh_after,
-                  known=repo.KnownAlerts())
+    engine = make_engine(db_url)
+    known = repo.KnownAlerts()
     gc.freeze()  # what was imported lives as long as the process (see api.app)
-
-
-def _child_ready() -> bool:
-    return True
-
-
-def _child_store(records: list[repo.AlertRecord], now: datetime) -> int:
-    return repo.store(_child["engine"], records, now, _child["refresh_after"], _child["known"])
+    replies.send(("ready", None))
+    try:
+        while (message := requests.recv()) is not None:
+            records, now = message
+            try:
+                replies.send(("ok", repo.store(engine, records, now, refresh_after, known)))
+            except Exception as err:  # boundary: the parent fails the group
+                log.exception("storing %d alerts failed", len(records))
+                # Short: a reply must fit one atomic pipe write (see _Child.spawn).
+                replies.send(("error", f"{type(err).__name__}: {err}"[:1000]))
+    except EOFError:  # the API process is gone
+        pass
+    finally:
+        engine.dispose()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from api.alert_writer import ProcessWriter, ThreadWriter, WriterUnavailable, build_writer
 from infra.db.engine import make_engine
@@ -48,19 +50,27 @@ async def test_the_writer_process_stores_alerts_counts_and_outbox(writer, db_url
         engine.dispose()
 
 
-async def test_a_killed_writer_process_fails_its_group_and_is_replaced(writer, db_url):
+async def test_a_writer_process_killed_mid_group_fails_that_group_and_is_replaced(writer, db_url):
     await writer.store([record("a")], NOW)
-    (child,) = writer._pool._processes  # noqa: SLF001 - the test kills the real child
-    os.kill(child, signal.SIGKILL)
-    with pytest.raises(WriterUnavailable):  # the request in flight is refused: sender retries
-        await writer.store([record("b")], NOW)
+    many = [record(str(i)) for i in range(20_000)]  # about a second of work for the child
+    in_flight = asyncio.create_task(writer.store(many, NOW))
+    await asyncio.sleep(0.3)
+    os.kill(writer._child.process.pid, signal.SIGKILL)
+    with pytest.raises(WriterUnavailable):  # the requests in flight are refused: senders retry
+        await in_flight
     assert await writer.store([record("b")], NOW) == 1  # a new child took over
     engine = make_engine(db_url)
     try:
-        assert repo.lookup(engine, [record("a").id, record("b").id]) == {record("a").id,
-                                                                          record("b").id}
+        assert repo.lookup(engine, [record("a").id, record("b").id, many[0].id]) == {
+            record("a").id, record("b").id}  # the killed group's transaction rolled back
     finally:
         engine.dispose()
+
+
+async def test_a_writer_process_that_died_idle_is_replaced_without_failing_anything(writer):
+    os.kill(writer._child.process.pid, signal.SIGKILL)
+    await asyncio.to_thread(writer._child.process.join, 10)
+    assert await writer.store([record("c")], NOW) == 1
 
 
 def test_auto_runs_the_writer_in_a_process_only_for_a_sqlite_file_the_api_opened(tmp_path):
@@ -71,23 +81,25 @@ def test_auto_runs_the_writer_in_a_process_only_for_a_sqlite_file_the_api_opened
     pg = "postgresql+psycopg://127.0.0.1/test"
     assert isinstance(build_writer(pg, engine, WINDOW, "auto", engine_injected=False),
                       ThreadWriter)
-    writer = build_writer(url, engine, WINDOW, "auto", engine_injected=False)
-    assert isinstance(writer, ProcessWriter)
-    writer._pool.shutdown()  # noqa: SLF001
+    assert isinstance(build_writer(url, engine, WINDOW, "auto", engine_injected=False),
+                      ProcessWriter)
 
 
-async def test_a_request_whose_writer_died_gets_503_and_its_retry_is_stored(tmp_path, api_engine):
+async def test_a_group_the_database_refused_gets_503_and_nothing_is_lost(tmp_path, api_engine):
     from tests.api.conftest import make_settings, running_api
 
     settings = make_settings(tmp_path, database_url=str(api_engine.url),
                              ingest={"writer": "process"})
+    alert = {"title": "GPUMemoryPressure", "service": "vllm", "severity": "critical"}
     async with running_api(settings, api_engine) as http:
-        writer = http.app.state.lim.intake._writer  # noqa: SLF001 - the test kills the real child
-        (child,) = writer._pool._processes  # noqa: SLF001
-        os.kill(child, signal.SIGKILL)
-        alert = {"title": "GPUMemoryPressure", "service": "vllm", "severity": "critical"}
+        first = await http.post("/api/v1/alerts", json=alert | {"title": "first"})
+        with api_engine.begin() as conn:  # the writer's next transaction fails
+            conn.execute(text("ALTER TABLE outbox RENAME TO outbox_away"))
         refused = await http.post("/api/v1/alerts", json=alert)
         assert refused.status_code == 503 and refused.json()["retryable"] is True
+        with api_engine.begin() as conn:
+            conn.execute(text("ALTER TABLE outbox_away RENAME TO outbox"))
         accepted = await http.post("/api/v1/alerts", json=alert)
-        assert accepted.status_code == 202
-        assert repo.lookup(api_engine, accepted.json()["accepted"])
+    assert first.status_code == 202 and accepted.status_code == 202
+    ids = first.json()["accepted"] + accepted.json()["accepted"]
+    assert repo.lookup(api_engine, ids) == set(ids)
