@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    up_background_nice: int = Field(
+        default=10, ge=0, le=19, description="`lim up` runs the Temporal dev server and the worker "
+        "at this nice level: on one machine a storm then queues incident work (durably, in the "
+        "outbox) instead of slowing the API that must store every alert. 0: same priority.")
 
     api_host: str = "127.0.0.1"
     api_port: int = 8080

@@ -205,6 +205,10 @@ def started_stack(lim_up) -> tuple[subprocess.Popen[bytes], dict[int, str], list
     return process, children, ports
 
 
+def nice_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def role_of(cmdline: str) -> str:
     return "temporal" if "start-dev" in cmdline else cmdline.split()[-1]
 
@@ -220,6 +224,9 @@ def test_lim_up_serves_then_stops_every_child_on_sigterm(lim_up, tmp_path):
 
     process, children, ports = started_stack(lim_up)
     assert httpx.get(f"http://127.0.0.1:{ports[0]}/healthz", timeout=5).status_code == 200
+    # Incident work yields the CPU to ingestion on one machine (LIM_UP_BACKGROUND_NICE).
+    assert {role_of(cmd): nice_of(pid) for pid, cmd in children.items()} == {
+        "api": 0, "worker": 10, "temporal": 10}
     process.send_signal(signal.SIGTERM)
     err = process.communicate(timeout=STACK_TIMEOUT_S)[1].decode()
     assert process.returncode == 0, err
