@@ -103,7 +103,7 @@ class StoreFailed(Exception):
 
 
 class _Child:
-    """One writer process and the event loop's end of its pipe."""
+    """One writer process and our ends of its two pipes (groups out, replies in)."""
 
     def __init__(self, process, requests, replies, loop: asyncio.AbstractEventLoop) -> None:
         self.process = process
