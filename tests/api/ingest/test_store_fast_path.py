@@ -79,3 +79,16 @@ def test_identity_state_is_read_back_through_the_column_types(db):
         status = conn.execute(select(AlertIdentityRow.__table__.c.status).where(
             AlertIdentityRow.__table__.c.fingerprint == resolved.fingerprint)).scalar_one()
     assert status == "resolved"
+
+
+def test_times_survive_the_records_encoding_to_the_microsecond(db):
+    labels = labels_of("t")
+    fp = fingerprint_of(labels)
+    starts, ends = NOW + timedelta(microseconds=123_456), NOW + timedelta(minutes=3, microseconds=7)
+    alert = Alert(id=occurrence_id(fp, AlertStatus.RESOLVED, starts, ends), fingerprint=fp,
+                  source="test", status=AlertStatus.RESOLVED, title="HighLatency", labels=labels,
+                  starts_at=starts, ends_at=ends, tags=AlertTags(service="api"))
+    repo.store(db, [repo.record_of(alert, RouteDecision(), "HighLatency.api.", "k")], NOW, WINDOW)
+    row = repo.get_alert(db, alert.id)
+    assert (row["starts_at"].replace(tzinfo=UTC), row["ends_at"].replace(tzinfo=UTC)) == (starts,
+                                                                                          ends)
