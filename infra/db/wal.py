@@ -7,7 +7,7 @@ two thirds of the commit's cost, measured on the storm (27 → 8 µs per alert).
 
 So SQLite engines set a high `wal_autocheckpoint` (`engine.AUTOCHECKPOINT_PAGES`, the backstop
 that keeps the WAL bounded if nothing else checkpoints) and the API, the process that writes
-storms, runs `WalCheckpointer`: a PASSIVE checkpoint every second on its own connection. PASSIVE
+storms, runs `checkpoint_forever`: a PASSIVE checkpoint every second on its own connection. PASSIVE
 never blocks the writer, and SQLite does the copying and fsyncs without the GIL.
 """
 

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import JSON, bindparam, select, update
+from sqlalchemy import JSON, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from infra.db.engine import as_utc
 from infra.db.tables.core import (
     AlertCounterRow,
     AlertIdentityRow,
@@ -140,7 +141,7 @@ def _identities(conn: Connection, fingerprints: set[str]) -> dict[str, IdentityS
         state = (status, severity, seen)
         if state not in states:
             states[state] = IdentityState(status=AlertStatus(status), severity=severity,
-                                          last_signalled_at=_aware(to_time(seen)))
+                                          last_signalled_at=as_utc(to_time(seen)))
         found[fingerprint] = states[state]
     return found
 
@@ -348,12 +349,10 @@ def counters(engine: Engine) -> dict[str, int]:
 
 def lookup(engine: Engine, ids: list[str]) -> set[str]:
     """Which of `ids` are stored."""
-    found: set[str] = set()
+    if not ids:
+        return set()
     with engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            found |= set(conn.execute(select(ALERTS.c.id).where(ALERTS.c.id.in_(chunk))).scalars())
-    return found
+        return {row[0] for row in _select_in(conn, "alert_ids", (ALERTS.c.id,), ids)}
 
 
 # An occurrence as readers see it: its row plus how often and when last it was received.
@@ -370,7 +369,7 @@ def get_alert(engine: Engine, alert_id: str) -> dict | None:
 def alerts_for(engine: Engine, fingerprints: list[str], since: datetime, limit: int = 200) -> list[dict]:
     """Occurrences of these identities seen since `since` (minus a margin: the opening alert
     was received moments before the workflow stamped the incident open)."""
-    since = _aware(since) - timedelta(minutes=10)
+    since = as_utc(since) - timedelta(minutes=10)
     with engine.connect() as conn:
         rows = conn.execute(_WITH_COUNTS.where(ALERTS.c.fingerprint.in_(fingerprints),
                                                ALERT_COUNTS.c.last_received_at >= since)
@@ -413,12 +412,7 @@ def mark_failed(engine: Engine, ids: list[int], error: str) -> None:
 
 
 def outbox_pending_count(engine: Engine) -> int:
-    from sqlalchemy import func
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(OUTBOX)
                             .where(OUTBOX.c.dispatched_at.is_(None))).scalar_one()
 
-
-def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
