@@ -82,16 +82,23 @@ def route_json_of(route: RouteDecision) -> bytes:
 
 
 def store(engine: Engine, items: list[AlertRecord], now: datetime, refresh_after: timedelta,
-          known: KnownAlerts | None = None) -> int:
+          known: KnownAlerts | None = None, identities: IdentityCache | None = None) -> int:
     """Store alerts, update identities, queue material changes; returns outbox rows written.
 
     `known` (kept by the one writer of a process) lets repeats of occurrences this process has
-    already stored skip the existence query; it is updated only once the transaction committed.
+    already stored skip the existence query; `identities`, kept only by the database's sole
+    writer, lets them skip reading their identity's state. Both are updated only once the
+    transaction committed.
     """
     known = known if known is not None else KnownAlerts()
+    cache = identities if identities is not None else IdentityCache(size=0)
     with engine.begin() as conn:
-        previous = _identities(conn, {i.fingerprint for i in items})
-        changes, identity_rows = _material_changes(items, previous, now, refresh_after)
+        received = cache.validate(conn)
+        fingerprints = {i.fingerprint for i in items}
+        previous = cache.known(fingerprints)
+        if len(previous) < len(fingerprints):
+            previous.update(_identities(conn, [f for f in fingerprints if f not in previous]))
+        changes, identity_rows, states = _material_changes(items, previous, now, refresh_after)
         stored = _upsert_alerts(conn, items, now, known)
         if identity_rows:
             _executemany(conn, "identity_upsert", list(identity_rows.values()))
@@ -99,7 +106,47 @@ def store(engine: Engine, items: list[AlertRecord], now: datetime, refresh_after
             _executemany(conn, "outbox_insert", changes)
         bump(conn, {"alerts_received": len(items), "outbox_written": len(changes)})
     known.add(stored)
+    cache.update(states, received + len(items))
     return len(changes)
+
+
+class IdentityCache:
+    """Each identity's state as this process last committed it, so a storm's repeats skip the
+    `SELECT ... FROM alert_identities`. For SQLite's single writer: every group first reads the
+    `alerts_received` counter, which every store bumps, and a value other than the one this
+    process left means another process stored alerts meanwhile, so everything is forgotten.
+    (That read, like the identity read it replaces, runs before SQLite's write transaction:
+    one writer per database file is the supported setup, as before.) `size=0` keeps nothing.
+    Bounded by clearing when full."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._states: dict[str, IdentityState] = {}
+        self._received: int | None = None  # the counter as our last commit left it
+
+    def validate(self, conn: Connection) -> int:
+        """Forget everything unless the counter is where we left it; returns the counter."""
+        if not self._size:
+            return 0
+        received = conn.execute(_RECEIVED).scalar() or 0
+        if received != self._received:
+            self._states.clear()
+        return received
+
+    def known(self, fingerprints) -> dict[str, IdentityState]:
+        states = self._states
+        return {f: states[f] for f in fingerprints if f in states}
+
+    def update(self, states: dict[str, IdentityState], received: int) -> None:
+        if not self._size:
+            return
+        if len(self._states) + len(states) > self._size:
+            self._states.clear()
+        self._states.update(states)
+        self._received = received
+
+
+_RECEIVED = select(COUNTERS.c.value).where(COUNTERS.c.name == "alerts_received")
 
 
 class KnownAlerts:
@@ -129,7 +176,7 @@ class KnownAlerts:
         self._ids.clear()
 
 
-def _identities(conn: Connection, fingerprints: set[str]) -> dict[str, IdentityState]:
+def _identities(conn: Connection, fingerprints: list[str]) -> dict[str, IdentityState]:
     columns = (IDENTITIES.c.fingerprint, IDENTITIES.c.status, IDENTITIES.c.severity,
                IDENTITIES.c.last_seen_at)
     to_time = _memoised(IDENTITIES.c.last_seen_at.type._cached_result_processor(conn.dialect,
@@ -137,7 +184,7 @@ def _identities(conn: Connection, fingerprints: set[str]) -> dict[str, IdentityS
     states: dict[tuple, IdentityState] = {}  # identities signalled together share one state
     found: dict[str, IdentityState] = {}
     for fingerprint, status, severity, seen in _select_in(conn, "identities", columns,
-                                                          list(fingerprints)):
+                                                          fingerprints):
         state = (status, severity, seen)
         if state not in states:
             states[state] = IdentityState(status=AlertStatus(status), severity=severity,
@@ -147,7 +194,8 @@ def _identities(conn: Connection, fingerprints: set[str]) -> dict[str, IdentityS
 
 
 def _material_changes(items: list[AlertRecord], previous, now, refresh_after):
-    """Outbox rows for occurrences that are news; identity rows remember what was signalled."""
+    """Outbox rows for occurrences that are news; identity rows remember what was signalled;
+    and every identity's state once the group is stored."""
     outbox: list[dict] = []
     identities: dict[str, dict] = {}
     state = dict(previous)
@@ -172,7 +220,7 @@ def _material_changes(items: list[AlertRecord], previous, now, refresh_after):
             "fingerprint": item.fingerprint, "dedup_key": item.dedup_key, "status": item.status,
             "severity": item.severity, "title": item.title, "last_alert_id": item.id,
             "last_seen_at": now}
-    return outbox, identities
+    return outbox, identities, state
 
 
 def _upsert_alerts(conn: Connection, items: list[AlertRecord], now: datetime,

@@ -105,3 +105,27 @@ def test_keys_are_stored_hashed_and_revocable(db):
     assert keys.verify(db, secret) is None
     with pytest.raises(ValueError):
         keys.create_key(db, "x", "root")
+
+
+def test_the_identity_cache_skips_the_read_and_forgets_when_another_process_stored(engine):
+    from sqlalchemy import event
+
+    cache, selects = alerts.IdentityCache(), []
+    event.listen(engine, "before_cursor_execute",
+                 lambda *args: selects.append(args[2]) if "alert_identities" in args[2]
+                 and args[2].lstrip().upper().startswith("SELECT") else None)
+    assert alerts.store(engine, [routed(alert())], NOW, WINDOW, identities=cache) == 1
+    selects.clear()
+    assert alerts.store(engine, [routed(alert())], NOW, WINDOW, identities=cache) == 0
+    assert selects == []  # a repeat of an identity this process stored is decided from memory
+
+    # Another process resolves the alert: our memory still says firing, and would swallow the
+    # alert firing again. The counter every store bumps tells us someone else stored.
+    other = make_engine(str(engine.url))
+    try:
+        assert alerts.store(other, [routed(alert(AlertStatus.RESOLVED))], NOW, WINDOW) == 1
+    finally:
+        other.dispose()
+    assert alerts.store(engine, [routed(alert())], NOW + timedelta(seconds=1), WINDOW,
+                        identities=cache) == 1
+    assert selects, "the identity was read again"
