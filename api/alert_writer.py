@@ -5,11 +5,13 @@ contract (`repo.store` does the work in both, so what is stored is the same):
 
 * `ThreadWriter` runs it on a thread of the API process: PostgreSQL, where replicas scale the
   API out, and tests that hand the app an engine.
-* `ProcessWriter` runs it in one child process: the SQLite default. Storing costs about as much
-  CPU as receiving and parsing (~45 µs per alert each, measured on the storm), and one process
-  shares one interpreter lock, so on a thread the writer and the HTTP side queued for each
-  other. A child gives the writer the second core. Groups travel as `AlertRecord` tuples
-  (~1 µs per alert to pickle; the Alert models cost ~24 µs).
+* `ProcessWriter` runs it in one child process (`api.child_process`): the SQLite default.
+  Storing costs about as much CPU as receiving and parsing (~45 µs per alert each, measured on
+  the storm), and one process shares one interpreter lock, so on a thread the writer and the
+  HTTP side queued for each other. Groups travel as `AlertRecord` tuples (~1 µs per alert to
+  pickle; the Alert models cost ~24 µs), and a record the child already holds travels as its id
+  alone (`_SentRecords`): in a storm most alerts are repeats. Being SQLite's only writer, the
+  child also keeps each identity's state (`repo.IdentityCache`).
 
 A child that dies fails the group in flight (its requests get 503: nothing was answered as
 accepted, so senders retry) and the next group starts a new child.
@@ -20,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import multiprocessing
 import signal
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from api.child_process import ChildProcess, ChildUnavailable
 from infra.db.engine import make_engine
 from infra.db.repositories import alerts as repo
 
@@ -67,30 +69,36 @@ class ThreadWriter:
 
 
 class ProcessWriter:
-    """The group commit in a child process. The intake has one group in flight at a time; it
-    goes out and its answer comes back over a pipe that the event loop watches, with no helper
-    threads: a thread would wait for the interpreter lock while the HTTP side parses (measured:
-    a process pool's two hand-over threads added a wait per group)."""
+    """The group commit in a child process (`api.child_process`). The intake has one group in
+    flight at a time."""
 
     def __init__(self, db_url: str, refresh_after: timedelta) -> None:
         self._args = (db_url, refresh_after)
-        self._child: _Child | None = None
+        self._child: ChildProcess | None = None
+        self._sent = _SentRecords()
 
     async def start(self) -> None:
-        self._child = _Child.spawn(self._args)
+        self._spawn()
         await self._child.ready
 
+    def _spawn(self) -> None:
+        self._child = ChildProcess.spawn(_child_main, self._args, "lim-alert-writer")
+        self._sent = _SentRecords()  # a new child holds nothing
+
     async def store(self, records: list[repo.AlertRecord], now: datetime) -> int:
-        if self._child is None or self._child.dead:  # died while idle: nothing was in flight
+        if self._child is None or self._child.gone:  # died while idle: nothing was in flight
             log.error("the alert writer process is gone; starting a new one")
-            self._child = _Child.spawn(self._args)
+            self._spawn()
         child = self._child
-        await child.ready
-        kind, value = await child.call((records, now))
+        try:
+            await child.ready
+        except ChildUnavailable as err:
+            raise WriterUnavailable(str(err)) from None
+        kind, *value = await child.call(*self._sent.encode(records), now)
         if kind == "ok":
-            return value
+            return value[0]
         if kind == "error":
-            raise StoreFailed(value)
+            raise StoreFailed(value[0])
         raise WriterUnavailable("the alert writer process died with this group; retry")
 
     async def close(self) -> None:
@@ -102,74 +110,51 @@ class StoreFailed(Exception):
     """The database refused the group (the writer process's message); retrying may help."""
 
 
-class _Child:
-    """One writer process and our ends of its two pipes (groups out, replies in)."""
+HELD_RECORDS = 20_000  # records the child keeps by id (~1 KB each); both sides clear together
 
-    def __init__(self, process, requests, replies, loop: asyncio.AbstractEventLoop) -> None:
-        self.process = process
-        self.dead = False
-        self.ready: asyncio.Future = loop.create_future()
-        self._requests = requests
-        self._replies = replies
-        self._loop = loop
-        self._reply: asyncio.Future | None = None
-        loop.add_reader(replies.fileno(), self._on_message)
 
-    @classmethod
-    def spawn(cls, args: tuple) -> _Child:
-        # One pipe each way: the loop watches (and so makes non-blocking) only the replies,
-        # which are small enough to arrive whole; groups are written to a blocking pipe.
-        context = multiprocessing.get_context("spawn")
-        their_requests, requests = context.Pipe(duplex=False)
-        replies, their_replies = context.Pipe(duplex=False)
-        process = context.Process(target=_child_main, args=(their_requests, their_replies, *args),
-                                  name="lim-alert-writer", daemon=True)
-        process.start()
-        their_requests.close()
-        their_replies.close()
-        return cls(process, requests, replies, asyncio.get_running_loop())
+class _SentRecords:
+    """The sender's view of the records its child holds. A record the child already has (equal,
+    so a re-routed occurrence is sent again) goes out as its id."""
 
-    async def call(self, payload: tuple) -> tuple[str, object]:
-        self._reply = self._loop.create_future()
-        try:
-            self._requests.send(payload)
-        except OSError:  # the pipe broke: the process is gone
-            self._gone()
-            return "died", None
-        return await self._reply
+    def __init__(self) -> None:
+        self._held: dict[str, repo.AlertRecord] = {}
 
-    def _on_message(self) -> None:
-        try:
-            kind, value = self._replies.recv()
-        except BlockingIOError:  # woken with nothing to read
-            return
-        except (EOFError, OSError):
-            kind, value = "died", None
-            self._gone()
-        if kind == "ready":
-            self.ready.set_result(None)
-        elif not self.ready.done():
-            self.ready.set_exception(WriterUnavailable("the alert writer process did not start"))
-        if kind != "ready" and self._reply is not None and not self._reply.done():
-            self._reply.set_result((kind, value))
+    def encode(self, records: list[repo.AlertRecord]) -> tuple[bool, list]:
+        """(whether the child must forget what it holds first, the group as records or ids)."""
+        forget = len(self._held) >= HELD_RECORDS
+        if forget:
+            self._held = {}
+        held = self._held
+        out: list = []
+        for record in records:
+            previous = held.get(record.id)
+            if previous is record or previous == record:  # `is`: the common, cheap case
+                out.append(record.id)
+            else:
+                held[record.id] = record
+                out.append(record)
+        return forget, out
 
-    def _gone(self) -> None:
-        if not self.dead:
-            self.dead = True
-            self._loop.remove_reader(self._replies.fileno())
 
-    async def stop(self) -> None:
-        if not self.dead:
-            try:
-                self._requests.send(None)
-            except OSError:
-                pass
-            self._gone()
-        await asyncio.to_thread(self.process.join, 10)
-        if self.process.is_alive():
-            self.process.kill()
-        self._requests.close()
-        self._replies.close()
+class _HeldRecords:
+    """The child's side of `_SentRecords`: records by id, rebuilt from what arrives."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, repo.AlertRecord] = {}
+
+    def decode(self, forget: bool, items: list) -> list[repo.AlertRecord]:
+        if forget:
+            self._held = {}
+        held = self._held
+        records = []
+        for item in items:
+            if type(item) is str:
+                records.append(held[item])
+            else:
+                held[item.id] = item
+                records.append(item)
+        return records
 
 
 def build_writer(db_url: str, engine: Engine, refresh_after: timedelta, mode: str,
@@ -188,18 +173,24 @@ def _child_main(requests, replies, db_url: str, refresh_after: timedelta) -> Non
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = make_engine(db_url)
     known = repo.KnownAlerts()
+    # This child is the API's only writer; on SQLite that makes it the database's only one.
+    identities = repo.IdentityCache(size=0 if engine.dialect.name != "sqlite" else 100_000)
+    held = _HeldRecords()
     gc.freeze()  # what was imported lives as long as the process (see api.app)
-    replies.send(("ready", None))
+    replies.send(("ready",))
     try:
-        while (message := requests.recv()) is not None:
-            records, now = message
+        while True:
+            request_id, forget, items, now = requests.recv()
+            # Outside the try: a group it cannot decode means the two sides disagree about what
+            # it holds, and the cure is what dying brings (a new child, both sides empty).
+            records = held.decode(forget, items)
             try:
-                replies.send(("ok", repo.store(engine, records, now, refresh_after, known)))
+                n = repo.store(engine, records, now, refresh_after, known, identities)
+                replies.send((request_id, "ok", n))
             except Exception as err:  # boundary: the parent fails the group
                 log.exception("storing %d alerts failed", len(records))
-                # Short: a reply must fit one atomic pipe write (see _Child.spawn).
-                replies.send(("error", f"{type(err).__name__}: {err}"[:1000]))
-    except EOFError:  # the API process is gone
+                replies.send((request_id, "error", f"{type(err).__name__}: {err}"[:1000]))
+    except EOFError:  # the API closed our pipe, or is gone
         pass
     finally:
         engine.dispose()

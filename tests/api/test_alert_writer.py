@@ -103,3 +103,22 @@ async def test_a_group_the_database_refused_gets_503_and_nothing_is_lost(tmp_pat
     assert first.status_code == 202 and accepted.status_code == 202
     ids = first.json()["accepted"] + accepted.json()["accepted"]
     assert repo.lookup(api_engine, ids) == set(ids)
+
+
+def test_records_the_child_holds_cross_as_their_id_and_come_back_whole(monkeypatch):
+    from api import alert_writer
+
+    sent, held = alert_writer._SentRecords(), alert_writer._HeldRecords()
+    a, b = record("a"), record("b")
+    forget, items = sent.encode([a, a, b])
+    assert not forget and items == [a, a.id, b]  # pickle shares within a group; ids across
+    assert held.decode(forget, items) == [a, a, b]
+    rerouted = a._replace(dedup_key="GPUMemoryPressure.vllm.prod")  # same occurrence, new route
+    forget, items = sent.encode([b, rerouted])
+    assert items == [b.id, rerouted]  # a different record for a known id goes out whole
+    assert held.decode(forget, items) == [b, rerouted]
+
+    monkeypatch.setattr(alert_writer, "HELD_RECORDS", 2)
+    forget, items = sent.encode([b])  # full: both sides start over, so b goes out whole
+    assert forget and items == [b]
+    assert held.decode(forget, items) == [b] and held._held == {b.id: b}
