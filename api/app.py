@@ -18,6 +18,8 @@ from api.dispatcher import OutboxDispatcher
 from api.intake import AlertIntake
 from api.metrics import ApiMetrics, RequestCounter
 from api.metrics import router as metrics_router
+from api.parse_pool import ParsePool
+from api.parsing import InlineParser
 from api.routes import (
     analysis,
     analysis_results,
@@ -94,6 +96,10 @@ def _build_state(settings: Settings, engine: Engine | None, client: Client | Non
     state = AppState(settings=settings, engine=engine, temporal=TemporalLink(settings, client),
                      intake=intake)
     state.router = router
+    # Parser processes need a database they can open themselves (not a test's engine).
+    pool = settings.ingest.parsers > 0 and not injected and ":memory:" not in settings.db_url
+    state.parser = (ParsePool(settings, settings.ingest.parsers) if pool
+                    else InlineParser(state.sources, intake.builder))
     return state
 
 
@@ -103,6 +109,7 @@ async def _start_background(state: AppState) -> None:
     # collection stalled every request for ~270 ms (the p99), ~50 ms once frozen.
     gc.freeze()
     await state.intake.start()
+    await state.parser.start()
     state.background.append(asyncio.create_task(_dispatch_forever(state), name="outbox-dispatcher"))
     state.background.append(asyncio.create_task(state.router.refresh_forever(state.stopping), name="config-refresh"))
     state.background.append(asyncio.create_task(checkpoint_forever(state.engine, state.stopping),
@@ -143,6 +150,7 @@ async def _stop_background(state: AppState) -> None:
         task.cancel()
     if state.background:
         await asyncio.wait(state.background, timeout=STOP_GRACE_SECONDS)
+    await asyncio.wait_for(state.parser.close(), timeout=STOP_GRACE_SECONDS)
     await asyncio.wait_for(state.intake.stop(), timeout=STOP_GRACE_SECONDS)
 
 

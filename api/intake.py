@@ -36,39 +36,20 @@ class _Pending:
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-class AlertIntake:
-    """Accepts alerts and returns once they are durable. Start with `start()`, stop with `stop()`."""
+class RecordBuilder:
+    """Routes and keys alerts into `AlertRecord`s, remembering what storms repeat. Runs where the
+    parsing runs: in the API process, or in each parser process (`api.parse_pool`)."""
 
-    def __init__(self, writer: AlertWriter, router: Router) -> None:
-        self._writer = writer
+    def __init__(self, router: Router) -> None:
         self._router = router
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
-        self.stored_signal = asyncio.Event()  # wakes the outbox dispatcher
         # Storms are mostly repeats: route and key each identity once per config version.
         self._routes: dict[tuple, tuple[RouteDecision, str, bytes]] = {}
         self._routes_version: object = None
         self._by_instance: dict[int, tuple[Alert, str, repo.AlertRecord]] = {}
 
-    async def start(self) -> None:
-        await self._writer.start()
-        self._task = asyncio.create_task(self._write_loop(), name="alert-intake-writer")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self._writer.close()
-
-    async def accept(self, alerts: list[Alert], key_id: str) -> None:
-        """Route and store `alerts`; raises if the database refused them (nothing is half-stored)."""
-        if not alerts:
-            return
+    def records(self, alerts: list[Alert], key_id: str) -> list[repo.AlertRecord]:
         self._check_routes_version()
-        items = [self._routed(a, key_id) for a in alerts]
-        pending = _Pending(items)
-        await self._queue.put(pending)
-        await pending.done
+        return [self._routed(a, key_id) for a in alerts]
 
     def _check_routes_version(self) -> None:
         version = getattr(self._router, "version", None)
@@ -97,6 +78,39 @@ class AlertIntake:
             self._by_instance = {}
         self._by_instance[id(alert)] = (alert, key_id, record)
         return record
+
+
+class AlertIntake:
+    """Accepts alerts and returns once they are durable. Start with `start()`, stop with `stop()`."""
+
+    def __init__(self, writer: AlertWriter, router: Router) -> None:
+        self._writer = writer
+        self.builder = RecordBuilder(router)
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+        self.stored_signal = asyncio.Event()  # wakes the outbox dispatcher
+
+    async def start(self) -> None:
+        await self._writer.start()
+        self._task = asyncio.create_task(self._write_loop(), name="alert-intake-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._writer.close()
+
+    async def accept(self, alerts: list[Alert], key_id: str) -> None:
+        """Route and store `alerts`; raises if the database refused them (nothing is half-stored)."""
+        await self.store(self.builder.records(alerts, key_id))
+
+    async def store(self, records: list[repo.AlertRecord]) -> None:
+        """Store records already routed; raises if the database refused them."""
+        if not records:
+            return
+        pending = _Pending(records)
+        await self._queue.put(pending)
+        await pending.done
 
     async def _write_loop(self) -> None:
         while True:

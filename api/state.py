@@ -16,6 +16,7 @@ from api.auth import KeyCache
 from api.ingest.base import IngestLimits
 from api.ingest.registry import SourceRegistry, build_registry
 from api.intake import AlertIntake
+from api.parsing import Parser
 from infra.settings import Settings
 from infra.temporal import connect
 
@@ -47,6 +48,7 @@ class AppState:
     engine: Engine
     temporal: TemporalLink
     intake: AlertIntake
+    parser: Parser | None = None
     sources: SourceRegistry = field(init=False)
     keys: KeyCache = field(default_factory=KeyCache)
     dispatcher: object | None = None

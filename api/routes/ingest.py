@@ -50,7 +50,7 @@ async def ingest_generic(request: Request, actor: Actor = Depends(require("inges
 async def _ingest(source: str, request: Request, actor: Actor) -> JSONResponse:
     state = request.app.state.lim
     try:
-        parser = state.sources.source_for(source)
+        state.sources.source_for(source)  # an unknown source is refused before reading
         limit = state.settings.ingest.max_body_bytes
         ensure_body_within(int(request.headers.get("content-length") or 0), limit)
         body = await request.body()
@@ -65,23 +65,28 @@ async def _ingest(source: str, request: Request, actor: Actor) -> JSONResponse:
             return JSONResponse(previous, status_code=202, headers={"Idempotent-Replayed": "true"})
     now = datetime.now(UTC)
     try:
-        batch = parser.parse(body, request.headers, now)
+        parsed = await state.parser.parse(source, body, request.headers, actor.id, now)
     except IngestError as err:
         return JSONResponse(err.as_json(), status_code=err.status_code)
-    rejected = [r.model_dump() for r in batch.rejected]
-    if batch.nothing_accepted:
+    except Exception as err:  # noqa: BLE001 - boundary: a parser process died; nothing stored
+        return _not_stored(err)
+    if parsed.nothing_accepted:
         return JSONResponse({"error": "no valid alert in the request", "accepted": [],
-                             "rejected": rejected, "retryable": False}, status_code=422)
+                             "rejected": parsed.rejected, "retryable": False}, status_code=422)
     try:
-        await state.intake.accept(batch.alerts, actor.id)
+        await state.intake.store(parsed.records)
     except Exception as err:  # noqa: BLE001 - boundary: nothing was stored, so say retry
-        return JSONResponse({"error": f"alerts not stored ({type(err).__name__}: {err}); retry",
-                             "retryable": True}, status_code=503, headers={"Retry-After": "1"})
-    answer = {"accepted": [a.id for a in batch.alerts], "rejected": rejected}
+        return _not_stored(err)
+    answer = {"accepted": [r.id for r in parsed.records], "rejected": parsed.rejected}
     if idem_key:
         await asyncio.to_thread(repo.remember_response, state.engine, idem_key, answer, now)
     # orjson: the stdlib encoder was ~2% of the API's CPU in a storm, for a list of ids.
     return Response(orjson.dumps(answer), status_code=202, media_type="application/json")
+
+
+def _not_stored(err: Exception) -> JSONResponse:
+    return JSONResponse({"error": f"alerts not stored ({type(err).__name__}: {err}); retry",
+                         "retryable": True}, status_code=503, headers={"Retry-After": "1"})
 
 
 @router.get("/alerts/{alert_id}", summary="One stored alert occurrence")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class IngestSettings(BaseModel):
@@ -25,3 +25,6 @@ class IngestSettings(BaseModel):
     # Where the API's group commit runs (api.alert_writer): `process` gives it a core of its
     # own; `auto` picks it for a SQLite file and a thread otherwise (PostgreSQL scales by replicas).
     writer: Literal["auto", "thread", "process"] = "auto"
+    # Parser processes (api.parse_pool): parsing and routing a storm's bodies takes about as
+    # much CPU as storing it, and the API's event loop has one core. 0 parses in the API process.
+    parsers: int = Field(default=2, ge=0, le=64)
