@@ -29,7 +29,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from api.child_process import ChildProcess, ChildUnavailable
-from infra.db.engine import make_engine
+from infra.db.engine import make_priority_writer_engine
 from infra.db.repositories import alerts as repo
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def build_writer(db_url: str, engine: Engine, refresh_after: timedelta, mode: st
 def _child_main(requests, replies, db_url: str, refresh_after: timedelta) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when the writer stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    engine = make_engine(db_url)
+    engine = make_priority_writer_engine(db_url)
     known = repo.KnownAlerts()
     # This child is the API's only writer; on SQLite that makes it the database's only one.
     identities = repo.IdentityCache(size=0 if engine.dialect.name != "sqlite" else 100_000)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import create_engine
 
 
@@ -27,6 +29,47 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
                          json_serializer=_dumps)
+
+
+def make_priority_writer_engine(url: str) -> Engine:
+    """An engine for the one process that must win SQLite's write lock: ingestion's writer.
+
+    SQLite's own busy handler waits 1, 2, 5, 10 ... 100 ms between tries, so a writer that
+    meets the worker's projections (many short transactions on the same file) could sleep
+    through many free moments and stall a whole group commit; measured in a storm on open
+    incidents, ingestion fell to a fifth. This engine takes the lock at BEGIN (IMMEDIATE)
+    and retries every half millisecond for up to the usual 30 s. It also makes the reads a
+    transaction does before its first write part of the same snapshot. Other engines are
+    unchanged; PostgreSQL gets a plain engine.
+    """
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _driver_autocommit)
+        event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+BUSY_RETRY_SECONDS = 0.0005
+BUSY_GIVE_UP_SECONDS = 30.0
+
+
+def _driver_autocommit(dbapi_conn, _record) -> None:
+    # The driver must not open transactions itself: `_begin_immediate` does (SQLAlchemy's
+    # documented recipe for pysqlite). Busy answers come back at once, for our retry loop.
+    dbapi_conn.isolation_level = None
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+
+def _begin_immediate(conn) -> None:
+    give_up = time.monotonic() + BUSY_GIVE_UP_SECONDS
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > give_up:
+                raise
+            time.sleep(BUSY_RETRY_SECONDS)
 
 
 def _dumps(value) -> str:
