@@ -154,3 +154,25 @@ async def test_a_question_naming_a_category_filters_by_the_triaged_category(api)
                      .values(category="database"))
     r = await api.get("/api/v1/incidents", params={"q": "show me all database outages this week"})
     assert [i["id"] for i in r.json()["items"]] == ["inc-c1"]
+
+
+async def test_analyzing_an_incident_cites_similar_past_incidents(api):
+    """The route runs the worker's own evidence gathering (AnalysisRecordActivities), so a
+    resolved incident that reads like this one is cited, as in the incident's own diagnosis."""
+    from workflows.domain.lifecycle import IncidentStatus
+
+    engine = api.app.state.lim.engine
+    past = IncidentState(incident_id="inc-past", dedup_key="past", title="Checkout 5xx",
+                         service="checkout", opened_at=NOW - timedelta(days=3),
+                         severity=Severity.HIGH, status=IncidentStatus.RESOLVED,
+                         resolved_at=NOW - timedelta(days=3) + timedelta(hours=1), version=1)
+    repo.project(engine, RecordIncident(workflow_id="incident-past", state=past), NOW)
+    incident = _incident(engine)
+    await api.post(f"/api/v1/incidents/{incident['id']}/attachments", json={
+        "title": "checkout logs", "logs": [{
+            "time": (NOW - timedelta(minutes=10)).isoformat(), "service": "checkout",
+            "level": "error", "message": "payment failed: too many connections"}]})
+    diagnosis = (await api.post(f"/api/v1/incidents/{incident['id']}/analyze")).json()
+    cited = [e for h in diagnosis["hypotheses"] for e in h["evidence"]]
+    assert {"source": "past_incident", "ref": "inc-past",
+            "detail": "earlier incident 'Checkout 5xx'"} in cited, cited
