@@ -29,20 +29,12 @@ from api.ingest.base import IngestLimits
 from api.ingest.errors import IngestError
 from api.ingest.registry import build_registry
 from api.intake import RecordBuilder
-from api.parsing import Parsed, parse_records
+from api.parsing import Parsed, ParseFailed, ParserUnavailable, parse_records
 from api.routing import REFRESH_SECONDS, ConfiguredRouter
 from infra.db.engine import make_engine
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class ParserUnavailable(Exception):
-    """The parser process died holding this request; retrying the request helps."""
-
-
-class ParseFailed(Exception):
-    """Parsing raised something other than a bad-request error (a bug): the parser's message."""
 
 
 class ParsePool:

@@ -21,6 +21,15 @@ from api.intake import RecordBuilder
 from infra.db.repositories import alerts as repo
 
 
+class ParserUnavailable(Exception):
+    """The parser process died holding this request; retrying the request helps (503)."""
+
+
+class ParseFailed(Exception):
+    """Parsing raised something other than a bad-request error: a bug, which the same request
+    meets again (500, not retryable). Carries the parser process's message."""
+
+
 class Parsed(NamedTuple):
     """The valid items as records (in request order), and one entry per refused item."""
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from api.auth import require
 from api.ingest.errors import IngestError, ensure_body_within
+from api.parsing import ParseFailed, ParserUnavailable
 from infra.db.repositories import alerts as repo
 from workflows.domain.base import Actor
 
@@ -68,8 +69,11 @@ async def _ingest(source: str, request: Request, actor: Actor) -> JSONResponse:
         parsed = await state.parser.parse(source, body, request.headers, actor.id, now)
     except IngestError as err:
         return JSONResponse(err.as_json(), status_code=err.status_code)
-    except Exception as err:  # noqa: BLE001 - boundary: a parser process died; nothing stored
+    except ParserUnavailable as err:  # nothing was stored
         return _not_stored(err)
+    except ParseFailed as err:
+        return JSONResponse({"error": f"parsing failed: {err}", "retryable": False},
+                            status_code=500)
     if parsed.nothing_accepted:
         return JSONResponse({"error": "no valid alert in the request", "accepted": [],
                              "rejected": parsed.rejected, "retryable": False}, status_code=422)

@@ -14,8 +14,8 @@ from api.ingest.base import IngestLimits
 from api.ingest.errors import IngestError
 from api.ingest.registry import build_registry
 from api.intake import RecordBuilder
-from api.parse_pool import ParsePool, ParserUnavailable
-from api.parsing import InlineParser
+from api.parse_pool import ParsePool
+from api.parsing import InlineParser, ParserUnavailable
 from api.routing import ConfiguredRouter
 from infra.db.engine import make_engine
 from infra.settings import Settings
@@ -92,3 +92,13 @@ async def test_a_parser_killed_with_requests_in_hand_fails_them_and_is_replaced(
     parsed = await asyncio.wait_for(
         pool.parse("alertmanager", webhook(3), JSON, "k", NOW), timeout=30)
     assert len(parsed.records) == 3
+
+
+async def test_a_parse_that_raises_fails_that_request_and_the_parser_goes_on(pool):
+    from api.parsing import ParseFailed
+
+    slot = pool._children[0]
+    with pytest.raises(ParseFailed, match="AttributeError"):  # None is no body: a bug's stand-in
+        await pool.parse("alertmanager", None, JSON, "k", NOW)
+    assert not slot.gone
+    assert len((await pool.parse("alertmanager", webhook(2), JSON, "k", NOW)).records) == 2
