@@ -276,7 +276,10 @@ def _alert_row(item: AlertRecord, now: datetime) -> dict:
 def _hot_statements(dialect_name: str) -> dict:
     module = postgresql if dialect_name == "postgresql" else sqlite
     counts, identities = module.insert(ALERT_COUNTS), module.insert(IDENTITIES)
+    totals = module.insert(COUNTERS)
     return {
+        "counter_bump": totals.on_conflict_do_update(index_elements=["name"], set_={
+            "value": COUNTERS.c.value + totals.excluded.value}),
         "alert_bump": update(ALERT_COUNTS).where(ALERT_COUNTS.c.alert_id == bindparam("k")).values(
             occurrences=ALERT_COUNTS.c.occurrences + bindparam("n"),
             last_received_at=bindparam("t")),
@@ -385,9 +388,7 @@ def bump(conn: Connection, deltas: dict[str, int]) -> None:
     rows = [{"name": k, "value": v} for k, v in deltas.items() if v]
     if not rows:
         return
-    ins = insert_for(conn, COUNTERS)
-    conn.execute(ins.on_conflict_do_update(index_elements=["name"], set_={
-        "value": COUNTERS.c.value + ins.excluded.value}), rows)
+    _executemany(conn, "counter_bump", rows)  # compiled once: it runs with every group commit
 
 
 def counters(engine: Engine) -> dict[str, int]:
