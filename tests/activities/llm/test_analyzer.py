@@ -137,3 +137,24 @@ def test_a_series_baseline_from_before_the_alert_beats_the_first_half_of_its_poi
     found = analyzer.diagnose(DiagnoseRequest(bundle=AnalysisBundle(metrics=[with_base])))
     (cited,) = [e for e in found.hypotheses[0].evidence if e.source == EvidenceSource.METRIC]
     assert cited.ref == "prometheus:errors" and cited.detail.endswith("from baseline 1")
+
+
+@pytest.mark.parametrize("title, description", [
+    # Each of the first three was named differently by the analyzer's old keyword table
+    # (database, network, cost_quota) than by triage.
+    ("KubeHpaMaxedOut", "HPA is running at max replicas"),
+    ("HaproxyHighHttp5xxErrorRateBackend", "HAProxy high HTTP 5xx error rate backend"),
+    ("RdsCpuCreditsExhausted", "RDS CPU credit balance low"),
+    ("LlmTokenSpendAnomaly", "token spend 4x the daily budget"),
+    ("NvidiaGpuFanSpeedLow", "GPU fan failing"),
+])
+def test_diagnosis_names_the_category_triage_names(analyzer, title, description):
+    """One category table for both: the analyzer scores with the classifier's own evidence."""
+    from activities.llm.classifier import LocalClassifier
+    from workflows.domain.analysis import ClassifyRequest
+
+    triage = LocalClassifier.shipped().classify(ClassifyRequest(
+        title=title, annotations={"summary": description}))
+    bundle = AnalysisBundle(alerts=[ObservedAlert(title=title, service="svc", starts_at=at(0),
+                                                  description=description)])
+    assert analyzer.diagnose(DiagnoseRequest(bundle=bundle)).top.category is triage.category
