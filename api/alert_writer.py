@@ -10,7 +10,7 @@ contract (`repo.store` does the work in both, so what is stored is the same):
   the storm), and one process shares one interpreter lock, so on a thread the writer and the
   HTTP side queued for each other. Groups travel as `AlertRecord` tuples (~1 µs per alert to
   pickle; the Alert models cost ~24 µs), and a record the child already holds travels as its id
-  alone (`_SentRecords`): in a storm most alerts are repeats. Being SQLite's only writer, the
+  alone (`SentRecords`): in a storm most alerts are repeats. Being SQLite's only writer, the
   child also keeps each identity's state (`repo.IdentityCache`).
 
 A child that dies fails the group in flight (its requests get 503: nothing was answered as
@@ -28,8 +28,8 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from api.child_process import ChildProcess, ChildUnavailable
-from infra.db.engine import make_priority_writer_engine
+from api.child_process import ChildProcess, ChildUnavailable, HeldRecords, SentRecords
+from infra.db.engine import is_sqlite, make_priority_writer_engine
 from infra.db.repositories import alerts as repo
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class ProcessWriter:
     def __init__(self, db_url: str, refresh_after: timedelta) -> None:
         self._args = (db_url, refresh_after)
         self._child: ChildProcess | None = None
-        self._sent = _SentRecords()
+        self._sent = SentRecords()
 
     async def start(self) -> None:
         self._spawn()
@@ -83,7 +83,7 @@ class ProcessWriter:
 
     def _spawn(self) -> None:
         self._child = ChildProcess.spawn(_child_main, self._args, "lim-alert-writer")
-        self._sent = _SentRecords()  # a new child holds nothing
+        self._sent = SentRecords()  # a new child holds nothing
 
     async def store(self, records: list[repo.AlertRecord], now: datetime) -> int:
         if self._child is None or self._child.gone:  # died while idle: nothing was in flight
@@ -110,53 +110,6 @@ class StoreFailed(Exception):
     """The database refused the group (the writer process's message); retrying may help."""
 
 
-HELD_RECORDS = 20_000  # records the child keeps by id (~1 KB each); both sides clear together
-
-
-class _SentRecords:
-    """The sender's view of the records its child holds. A record the child already has (equal,
-    so a re-routed occurrence is sent again) goes out as its id."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, repo.AlertRecord] = {}
-
-    def encode(self, records: list[repo.AlertRecord]) -> tuple[bool, list]:
-        """(whether the child must forget what it holds first, the group as records or ids)."""
-        forget = len(self._held) >= HELD_RECORDS
-        if forget:
-            self._held = {}
-        held = self._held
-        out: list = []
-        for record in records:
-            previous = held.get(record.id)
-            if previous is record or previous == record:  # `is`: the common, cheap case
-                out.append(record.id)
-            else:
-                held[record.id] = record
-                out.append(record)
-        return forget, out
-
-
-class _HeldRecords:
-    """The child's side of `_SentRecords`: records by id, rebuilt from what arrives."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, repo.AlertRecord] = {}
-
-    def decode(self, forget: bool, items: list) -> list[repo.AlertRecord]:
-        if forget:
-            self._held = {}
-        held = self._held
-        records = []
-        for item in items:
-            if type(item) is str:
-                records.append(held[item])
-            else:
-                held[item.id] = item
-                records.append(item)
-        return records
-
-
 def build_writer(db_url: str, engine: Engine, refresh_after: timedelta, mode: str,
                  engine_injected: bool) -> AlertWriter:
     """`mode`: thread | process | auto (process for a SQLite file the API opened itself)."""
@@ -174,8 +127,8 @@ def _child_main(requests, replies, db_url: str, refresh_after: timedelta) -> Non
     engine = make_priority_writer_engine(db_url)
     known = repo.KnownAlerts()
     # This child is the API's only writer; on SQLite that makes it the database's only one.
-    identities = repo.IdentityCache(size=0 if engine.dialect.name != "sqlite" else 100_000)
-    held = _HeldRecords()
+    identities = repo.IdentityCache() if is_sqlite(engine) else repo.IdentityCache(size=0)
+    held = HeldRecords()
     gc.freeze()  # what was imported lives as long as the process (see api.app)
     replies.send(("ready",))
     try:

@@ -3,7 +3,7 @@
 The API process keeps HTTP, authentication and the group commit's hand-off; each request body
 goes to the parser process with the fewest requests in hand, which parses it with the same
 sources and `RecordBuilder` the API would use and sends back its records. Records a parser has
-already sent come back as their id alone (`_SentRecords`, as towards the writer).
+already sent come back as their id alone (`SentRecords`, as towards the writer).
 
 Each parser is an `api.child_process.ChildProcess`: a plain loop over two pipes that never block
 the API's event loop. A parser refreshes the routing configuration itself, as often as the API
@@ -23,11 +23,9 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 
-from api.alert_writer import _HeldRecords, _SentRecords
-from api.child_process import ChildProcess, ChildUnavailable
-from api.ingest.base import IngestLimits
+from api.child_process import ChildProcess, ChildUnavailable, HeldRecords, SentRecords
 from api.ingest.errors import IngestError
-from api.ingest.registry import build_registry
+from api.ingest.registry import registry_for
 from api.intake import RecordBuilder
 from api.parsing import Parsed, ParseFailed, ParserUnavailable, parse_records
 from api.routing import REFRESH_SECONDS, ConfiguredRouter
@@ -48,7 +46,7 @@ class ParsePool:
         await asyncio.gather(*(child.ready for child in self._children))
 
     def _spawn(self, slot: int) -> ChildProcess:
-        held = _HeldRecords()  # a new parser has sent nothing
+        held = HeldRecords()  # a new parser has sent nothing
 
         def on_reply(reply: tuple) -> tuple:
             if reply[0] != "ok":
@@ -81,9 +79,10 @@ class ParsePool:
         raise ParserUnavailable("the parser process died with this request; retry")
 
     def _load(self, slot: int) -> int:
-        """Requests in hand; a dead or missing parser counts as idle (it is replaced)."""
+        """Requests in hand; a dead or missing parser counts as idle (it is replaced). `dead`,
+        not `gone`: no process check per parser per request (the chosen one is checked)."""
         child = self._children[slot]
-        return -1 if child is None or child.gone else len(child.waiting)
+        return -1 if child is None or child.dead else len(child.waiting)
 
     async def close(self) -> None:
         await asyncio.gather(*(child.stop() for child in self._children if child is not None))
@@ -96,9 +95,9 @@ def _parser_main(requests, replies, settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = make_engine(settings.db_url)
     router = ConfiguredRouter(settings, engine)
-    sources = build_registry(IngestLimits(max_batch_alerts=settings.ingest.max_batch_alerts))
+    sources = registry_for(settings.ingest)
     builder = RecordBuilder(router)
-    sent = _SentRecords()
+    sent = SentRecords()
     refreshed = _refresh(router, 0.0)
     gc.freeze()  # what was imported lives as long as the process (see api.app)
     replies.send(("ready",))
@@ -113,7 +112,7 @@ def _parser_main(requests, replies, settings: Settings) -> None:
         engine.dispose()
 
 
-def _parse(sources, builder: RecordBuilder, sent: _SentRecords, source: str, body: bytes,
+def _parse(sources, builder: RecordBuilder, sent: SentRecords, source: str, body: bytes,
            headers: dict, key_id: str, now: datetime) -> tuple:
     try:
         parsed = parse_records(sources, builder, source, body, headers, key_id, now)
@@ -130,8 +129,5 @@ def _refresh(router: ConfiguredRouter, last: float) -> float:
     now = time.monotonic()
     if now - last < REFRESH_SECONDS:
         return last
-    try:
-        router.refresh()
-    except Exception:  # boundary: keep routing with the last good config, and say so
-        log.exception("could not refresh routing config; keeping version %s", router.version)
+    router.refresh_or_keep()
     return now

@@ -49,12 +49,16 @@ class ConfiguredRouter:
             self._doc, self._version = current.document, current.version
             log.info("routing with config version %s", self._version)
 
+    def refresh_or_keep(self) -> None:
+        """`refresh`, or on any failure keep routing with the last good config, and say so."""
+        try:
+            self.refresh()
+        except Exception:  # boundary: a database hiccup must not stop routing
+            log.exception("could not refresh routing config; keeping version %s", self._version)
+
     async def refresh_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.refresh)
-            except Exception:  # boundary: keep routing with the last good config, and say so
-                log.exception("could not refresh routing config; keeping version %s", self._version)
+            await asyncio.to_thread(self.refresh_or_keep)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=REFRESH_SECONDS)
             except TimeoutError:

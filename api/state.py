@@ -13,8 +13,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from api.auth import KeyCache
-from api.ingest.base import IngestLimits
-from api.ingest.registry import SourceRegistry, build_registry
+from api.ingest.registry import SourceRegistry, registry_for
 from api.intake import AlertIntake
 from api.parsing import Parser
 from infra.settings import Settings
@@ -57,7 +56,7 @@ class AppState:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
-        self.sources = build_registry(IngestLimits(max_batch_alerts=self.settings.ingest.max_batch_alerts))
+        self.sources = registry_for(self.settings.ingest)
 
 
 def built_once(request: Request, name: str, build: Callable[[], T]) -> T:

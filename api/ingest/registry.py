@@ -13,6 +13,7 @@ from api.ingest.sources.alertmanager import AlertmanagerSource
 from api.ingest.sources.cloudevents import CloudEventsSource
 from api.ingest.sources.generic import GenericSource
 from api.ingest.sources.grafana import GrafanaSource
+from infra.settings.ingest import IngestSettings
 
 SOURCE_TYPES: tuple[Callable[[IngestLimits], AlertSource], ...] = (
     AlertmanagerSource,
@@ -45,3 +46,8 @@ class SourceRegistry:
 def build_registry(limits: IngestLimits) -> SourceRegistry:
     """Every source in `SOURCE_TYPES`, sharing one set of limits."""
     return SourceRegistry([make(limits) for make in SOURCE_TYPES])
+
+
+def registry_for(ingest: IngestSettings) -> SourceRegistry:
+    """The registry with the configured limits: what the API and every parser process parse with."""
+    return build_registry(IngestLimits(max_batch_alerts=ingest.max_batch_alerts))

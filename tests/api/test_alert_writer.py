@@ -106,9 +106,9 @@ async def test_a_group_the_database_refused_gets_503_and_nothing_is_lost(tmp_pat
 
 
 def test_records_the_child_holds_cross_as_their_id_and_come_back_whole(monkeypatch):
-    from api import alert_writer
+    from api import child_process
 
-    sent, held = alert_writer._SentRecords(), alert_writer._HeldRecords()
+    sent, held = child_process.SentRecords(), child_process.HeldRecords()
     a, b = record("a"), record("b")
     forget, items = sent.encode([a, a, b])
     assert not forget and items == [a, a.id, b]  # pickle shares within a group; ids across
@@ -118,7 +118,7 @@ def test_records_the_child_holds_cross_as_their_id_and_come_back_whole(monkeypat
     assert items == [b.id, rerouted]  # a different record for a known id goes out whole
     assert held.decode(forget, items) == [b, rerouted]
 
-    monkeypatch.setattr(alert_writer, "HELD_RECORDS", 2)
+    monkeypatch.setattr(child_process, "HELD_RECORDS", 2)
     forget, items = sent.encode([b])  # full: both sides start over, so b goes out whole
     assert forget and items == [b]
     assert held.decode(forget, items) == [b] and held._held == {b.id: b}

@@ -115,9 +115,9 @@ class IdentityCache:
     `SELECT ... FROM alert_identities`. For SQLite's single writer: every group first reads the
     `alerts_received` counter, which every store bumps, and a value other than the one this
     process left means another process stored alerts meanwhile, so everything is forgotten.
-    (That read, like the identity read it replaces, runs before SQLite's write transaction:
-    one writer per database file is the supported setup, as before.) `size=0` keeps nothing.
-    Bounded by clearing when full."""
+    The writer process's engine (`make_priority_writer_engine`) begins IMMEDIATE, so the read and
+    the writes are one snapshot; on a plain SQLite engine the read runs before the write lock,
+    as the identity read it replaces did. `size=0` keeps nothing. Bounded by clearing when full."""
 
     def __init__(self, size: int = 100_000) -> None:
         self._size = size
