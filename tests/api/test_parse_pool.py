@@ -102,3 +102,32 @@ async def test_a_parse_that_raises_fails_that_request_and_the_parser_goes_on(poo
         await pool.parse("alertmanager", None, JSON, "k", NOW)
     assert not slot.gone
     assert len((await pool.parse("alertmanager", webhook(2), JSON, "k", NOW)).records) == 2
+
+
+class _FailingParser:
+    """A parser that fails every request the way `raises` says (a dead or a buggy parser)."""
+
+    def __init__(self, raises: Exception) -> None:
+        self.raises = raises
+
+    async def start(self) -> None: ...
+
+    async def parse(self, *_):
+        raise self.raises
+
+    async def close(self) -> None: ...
+
+
+async def test_the_route_says_whether_retrying_a_failed_parse_helps(api):
+    from api.parsing import ParseFailed
+
+    answers = {}
+    for failure in (ParserUnavailable("died"), ParseFailed("AttributeError: bug")):
+        api.app.state.lim.parser = _FailingParser(failure)
+        answers[type(failure).__name__] = await api.post(
+            "/api/v1/alerts/alertmanager", content=webhook(1), headers=JSON)
+    died, bug = answers["ParserUnavailable"], answers["ParseFailed"]
+    assert died.status_code == 503 and died.json()["retryable"] is True
+    assert died.headers["retry-after"] == "1"
+    assert bug.status_code == 500 and bug.json()["retryable"] is False
+    assert "AttributeError" in bug.json()["error"]
