@@ -28,7 +28,13 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from api.child_process import ChildProcess, ChildUnavailable, HeldRecords, SentRecords
+from api.child_process import (
+    ChildProcess,
+    ChildUnavailable,
+    HeldRecords,
+    IdleCollector,
+    SentRecords,
+)
 from infra.db.engine import is_sqlite, make_priority_writer_engine
 from infra.db.repositories import alerts as repo
 
@@ -130,10 +136,11 @@ def _child_main(requests, replies, db_url: str, refresh_after: timedelta) -> Non
     identities = repo.IdentityCache() if is_sqlite(engine) else repo.IdentityCache(size=0)
     held = HeldRecords()
     gc.freeze()  # what was imported lives as long as the process (see api.app)
+    collector = IdleCollector()
     replies.send(("ready",))
     try:
         while True:
-            request_id, forget, items, now = requests.recv()
+            request_id, forget, items, now = collector.receive(requests)
             # Outside the try: a group it cannot decode means the two sides disagree about what
             # it holds, and the cure is what dying brings (a new child, both sides empty).
             records = held.decode(forget, items)

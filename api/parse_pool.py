@@ -23,7 +23,13 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 
-from api.child_process import ChildProcess, ChildUnavailable, HeldRecords, SentRecords
+from api.child_process import (
+    ChildProcess,
+    ChildUnavailable,
+    HeldRecords,
+    IdleCollector,
+    SentRecords,
+)
 from api.ingest.errors import IngestError
 from api.ingest.registry import registry_for
 from api.intake import RecordBuilder
@@ -100,10 +106,11 @@ def _parser_main(requests, replies, settings: Settings) -> None:
     sent = SentRecords()
     refreshed = _refresh(router, 0.0)
     gc.freeze()  # what was imported lives as long as the process (see api.app)
+    collector = IdleCollector()
     replies.send(("ready",))
     try:
         while True:
-            request_id, *message = requests.recv()
+            request_id, *message = collector.receive(requests)
             refreshed = _refresh(router, refreshed)
             replies.send((request_id, *_parse(sources, builder, sent, *message)))
     except EOFError:  # the API closed our pipe, or is gone
