@@ -81,9 +81,11 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-# A commit that takes the WAL past this many pages (40 MB) checkpoints inline. High, because a
-# background checkpointer (infra.db.wal) normally does it off the writer's path; still bounded.
-AUTOCHECKPOINT_PAGES = 10_000
+# A commit that takes the WAL past this many pages (160 MB) checkpoints inline: the only thing
+# that restarts the WAL under constant writes. High, because a background checkpointer
+# (infra.db.wal) does the copying off the writer's path; why 40,000 is there. The WAL file
+# keeps the largest size it reached.
+AUTOCHECKPOINT_PAGES = 40_000
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
