@@ -31,8 +31,9 @@ def pipe():
     yield receive, send
     receive.close()
     send.close()
+    gc.unfreeze()  # IdleCollector freezes survivors and turns automatic collection off
     if enabled:
-        gc.enable()  # IdleCollector turns automatic collection off for the whole process
+        gc.enable()
 
 
 def test_automatic_collection_is_off_so_busy_work_is_never_interrupted(pipe):
@@ -81,3 +82,44 @@ def test_it_collects_only_when_work_was_done_since_the_last_collection(pipe, mon
     threading.Timer(0.2, send.send, ("more",)).start()
     assert collector.receive(receive) == "more"
     assert runs == [1]
+
+
+def _idle_round(collector: IdleCollector, receive, send) -> None:
+    """Some work, then a wait long enough to collect."""
+    send.send("work")
+    assert collector.receive(receive) == "work"
+    threading.Timer(0.2, send.send, ("later",)).start()
+    assert collector.receive(receive) == "later"
+
+
+def test_what_survives_a_collection_is_frozen_so_the_next_one_skips_it(pipe):
+    receive, send = pipe
+    collector = IdleCollector(idle=0.05, at_most=60)
+    survivors = [_Node() for _ in range(1_000)]  # a cache
+    frozen = gc.get_freeze_count()
+    _idle_round(collector, receive, send)
+    assert gc.get_freeze_count() >= frozen + len(survivors)
+
+
+def test_now_and_then_an_idle_collection_looks_at_the_frozen_objects_too(pipe):
+    receive, send = pipe
+    collector = IdleCollector(idle=0.05, at_most=60, everything=0)
+    cache = {"entry": _Node()}
+    cache["entry"].itself = cache["entry"]
+    entry = weakref.ref(cache["entry"])
+    _idle_round(collector, receive, send)  # the entry is alive: frozen
+    cache.clear()  # now a cycle nobody holds, among frozen objects
+    _idle_round(collector, receive, send)
+    assert entry() is None
+
+
+def test_frozen_objects_are_otherwise_left_alone(pipe):
+    receive, send = pipe
+    collector = IdleCollector(idle=0.05, at_most=60, everything=600)
+    cache = {"entry": _Node()}
+    cache["entry"].itself = cache["entry"]
+    entry = weakref.ref(cache["entry"])
+    _idle_round(collector, receive, send)
+    cache.clear()
+    _idle_round(collector, receive, send)
+    assert entry() is not None  # freed within `everything` seconds, not at every collection
