@@ -24,6 +24,14 @@ def _cyclic_garbage() -> weakref.ref:
     return weakref.ref(node)
 
 
+def _idle_round(collector: IdleCollector, receive, send) -> None:
+    """Some work, then a wait long enough to collect."""
+    send.send("work")
+    assert collector.receive(receive) == "work"
+    threading.Timer(0.2, send.send, ("later",)).start()
+    assert collector.receive(receive) == "later"
+
+
 @pytest.fixture
 def pipe():
     receive, send = multiprocessing.Pipe(duplex=False)
@@ -51,11 +59,8 @@ def test_automatic_collection_is_off_so_busy_work_is_never_interrupted(pipe):
 def test_a_child_that_waits_for_work_collects_while_it_waits(pipe):
     receive, send = pipe
     collector = IdleCollector(idle=0.05, at_most=60)
-    send.send("first")
-    assert collector.receive(receive) == "first"
     garbage = _cyclic_garbage()
-    threading.Timer(0.3, send.send, ("later",)).start()
-    assert collector.receive(receive) == "later"
+    _idle_round(collector, receive, send)
     assert garbage() is None
 
 
@@ -84,14 +89,6 @@ def test_it_collects_only_when_work_was_done_since_the_last_collection(pipe, mon
     assert runs == [1]
 
 
-def _idle_round(collector: IdleCollector, receive, send) -> None:
-    """Some work, then a wait long enough to collect."""
-    send.send("work")
-    assert collector.receive(receive) == "work"
-    threading.Timer(0.2, send.send, ("later",)).start()
-    assert collector.receive(receive) == "later"
-
-
 def test_what_survives_a_collection_is_frozen_so_the_next_one_skips_it(pipe):
     receive, send = pipe
     collector = IdleCollector(idle=0.05, at_most=60)
@@ -101,25 +98,15 @@ def test_what_survives_a_collection_is_frozen_so_the_next_one_skips_it(pipe):
     assert gc.get_freeze_count() >= frozen + len(survivors)
 
 
-def test_now_and_then_an_idle_collection_looks_at_the_frozen_objects_too(pipe):
+@pytest.mark.parametrize(("everything", "freed"), [(0, True), (600, False)])
+def test_now_and_then_an_idle_collection_looks_at_the_frozen_objects_too(pipe, everything,
+                                                                          freed):
     receive, send = pipe
-    collector = IdleCollector(idle=0.05, at_most=60, everything=0)
+    collector = IdleCollector(idle=0.05, at_most=60, everything=everything)
     cache = {"entry": _Node()}
     cache["entry"].itself = cache["entry"]
     entry = weakref.ref(cache["entry"])
     _idle_round(collector, receive, send)  # the entry is alive: frozen
     cache.clear()  # now a cycle nobody holds, among frozen objects
     _idle_round(collector, receive, send)
-    assert entry() is None
-
-
-def test_frozen_objects_are_otherwise_left_alone(pipe):
-    receive, send = pipe
-    collector = IdleCollector(idle=0.05, at_most=60, everything=600)
-    cache = {"entry": _Node()}
-    cache["entry"].itself = cache["entry"]
-    entry = weakref.ref(cache["entry"])
-    _idle_round(collector, receive, send)
-    cache.clear()
-    _idle_round(collector, receive, send)
-    assert entry() is not None  # freed within `everything` seconds, not at every collection
+    assert (entry() is None) is freed  # within `everything` seconds, not at every collection
