@@ -20,7 +20,6 @@ accepted, so senders retry) and the next group starts a new child.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from datetime import datetime, timedelta
@@ -28,13 +27,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from api.child_process import (
-    ChildProcess,
-    ChildUnavailable,
-    HeldRecords,
-    IdleCollector,
-    SentRecords,
-)
+from api.child_process import ChildProcess, ChildUnavailable, HeldRecords, SentRecords, serve
 from infra.db.engine import is_sqlite, make_priority_writer_engine
 from infra.db.repositories import alerts as repo
 
@@ -135,22 +128,18 @@ def _child_main(requests, replies, db_url: str, refresh_after: timedelta) -> Non
     # This child is the API's only writer; on SQLite that makes it the database's only one.
     identities = repo.IdentityCache() if is_sqlite(engine) else repo.IdentityCache(size=0)
     held = HeldRecords()
-    gc.freeze()  # what was imported lives as long as the process (see api.app)
-    collector = IdleCollector()
-    replies.send(("ready",))
+
+    def store(forget: bool, items: list, now: datetime) -> tuple:
+        # Outside the try: a group it cannot decode means the two sides disagree about what it
+        # holds, and the cure is what dying brings (a new child, both sides empty).
+        records = held.decode(forget, items)
+        try:
+            return "ok", repo.store(engine, records, now, refresh_after, known, identities)
+        except Exception as err:  # boundary: the parent fails the group
+            log.exception("storing %d alerts failed", len(records))
+            return "error", f"{type(err).__name__}: {err}"[:1000]
+
     try:
-        while True:
-            request_id, forget, items, now = collector.receive(requests)
-            # Outside the try: a group it cannot decode means the two sides disagree about what
-            # it holds, and the cure is what dying brings (a new child, both sides empty).
-            records = held.decode(forget, items)
-            try:
-                n = repo.store(engine, records, now, refresh_after, known, identities)
-                replies.send((request_id, "ok", n))
-            except Exception as err:  # boundary: the parent fails the group
-                log.exception("storing %d alerts failed", len(records))
-                replies.send((request_id, "error", f"{type(err).__name__}: {err}"[:1000]))
-    except EOFError:  # the API closed our pipe, or is gone
-        pass
+        serve(requests, replies, store)
     finally:
         engine.dispose()

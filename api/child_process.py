@@ -200,6 +200,22 @@ class IdleCollector:
         self._worked = False
 
 
+def serve(requests, replies, answer: Callable[..., tuple]) -> None:
+    """The child's side of `ChildProcess`: say ready, then answer each `(request_id, *message)`
+    with `(request_id, *answer(*message))` until the API closes the pipe. Garbage is collected
+    between requests (`IdleCollector`). What `answer` raises ends the child, and with it every
+    request it held (its owner starts a new one)."""
+    gc.freeze()  # what was imported lives as long as the process (see api.app)
+    collector = IdleCollector()
+    replies.send(("ready",))
+    try:
+        while True:
+            request_id, *message = collector.receive(requests)
+            replies.send((request_id, *answer(*message)))
+    except EOFError:  # the API closed our pipe, or is gone
+        pass
+
+
 HELD_RECORDS = 20_000  # records the child keeps by id (~1 KB each); both sides clear together
 
 

@@ -16,7 +16,6 @@ replaced at the next request. A body that makes parsing raise is a 500 for that 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import time
@@ -27,8 +26,8 @@ from api.child_process import (
     ChildProcess,
     ChildUnavailable,
     HeldRecords,
-    IdleCollector,
     SentRecords,
+    serve,
 )
 from api.ingest.errors import IngestError
 from api.ingest.registry import registry_for
@@ -105,16 +104,14 @@ def _parser_main(requests, replies, settings: Settings) -> None:
     builder = RecordBuilder(router)
     sent = SentRecords()
     refreshed = _refresh(router, 0.0)
-    gc.freeze()  # what was imported lives as long as the process (see api.app)
-    collector = IdleCollector()
-    replies.send(("ready",))
+
+    def answer(*message) -> tuple:
+        nonlocal refreshed
+        refreshed = _refresh(router, refreshed)
+        return _parse(sources, builder, sent, *message)
+
     try:
-        while True:
-            request_id, *message = collector.receive(requests)
-            refreshed = _refresh(router, refreshed)
-            replies.send((request_id, *_parse(sources, builder, sent, *message)))
-    except EOFError:  # the API closed our pipe, or is gone
-        pass
+        serve(requests, replies, answer)
     finally:
         engine.dispose()
 
